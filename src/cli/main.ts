@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ExitCode, OffboxError } from '../errors.js';
+import { escapeForTerminal } from '../report/escape.js';
+import { offboxVersion } from '../report/version.js';
+import { registerRanges } from './ranges.js';
+import { registerScan } from './scan.js';
+
+function buildProgram(): Command {
+  const program = new Command('offbox')
+    .description('Find cloud workload credentials used where they were never issued to run, and cut them off.')
+    .version(offboxVersion())
+    .showHelpAfterError('(run offbox --help for usage)')
+    .exitOverride();
+  registerScan(program);
+  registerRanges(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+      return;
+    }
+    if (error instanceof OffboxError) {
+      const hint = error.hint ? ` — ${error.hint}` : '';
+      process.stderr.write(`offbox: ${escapeForTerminal(error.message)}${escapeForTerminal(hint)}\n`);
+      process.exitCode = ExitCode.error;
+      return;
+    }
+    process.stderr.write(`offbox: unexpected error — please report it with the command you ran\n`);
+    const detail = (error as Error)?.stack ?? String(error);
+    process.stderr.write(`${detail.split('\n').map(escapeForTerminal).join('\n')}\n`);
+    process.exitCode = ExitCode.error;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+const suppressionSchema = z
+  .object({
+    detector: z.string().min(1),
+    match: z.record(z.string(), z.string()).default({}),
+    reason: z.string().min(1, 'every suppression needs a reason'),
+    expires: z.string().optional(),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    allowedSourceCidrs: z.array(z.string()).default([]),
+    trustedAccounts: z.array(z.string().regex(/^\d{12}$/, 'account ids are 12 digits')).default([]),
+    suppress: z.array(suppressionSchema).default([]),
+  })
+  .strict();
+
+/** The `offbox.yaml` settings (SPEC §3). Every field is optional. */
+export type OffboxConfig = z.infer<typeof configSchema>;
+export type Suppression = z.infer<typeof suppressionSchema>;
+
+export const emptyConfig: OffboxConfig = { allowedSourceCidrs: [], trustedAccounts: [], suppress: [] };
+
+/** Validates a parsed config object; `origin` names it in error messages. */
+export function parseConfig(value: unknown, origin: string): OffboxConfig {
+  const result = configSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(
+      `${origin} is not a valid offbox config: ${problems}`,
+      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress)',
+    );
+  }
+  return result.data;
+}
+
+/** Reads and validates a YAML (or JSON) config file. */
+export function loadConfig(file: string): OffboxConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${file}: ${(error as Error).message}`, 'check the --config path');
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(
+      `${file} is not valid YAML: ${(error as Error).message}`,
+      'fix the syntax at the position shown',
+    );
+  }
+  return parseConfig(value, file);
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { classifyCredential, isInstanceCredential } from '../cloudtrail/credential.js';
+import { mergeActions } from '../detect/activity.js';
+import type { Finding } from '../detect/finding.js';
+import { severityRank } from '../detect/finding.js';
+import type { DetectionContext, Detector, FindingAggregate, Observation } from '../detect/types.js';
+import type { SourceClassifier } from '../net/source-class.js';
+import { instanceResponseCommands } from '../respond/commands.js';
+import { MAX_EVENT_IDS, type Usage } from './usage.js';
+
+/** The fields a finding is aggregated by (SPEC §2). The id is a hash of exactly these. */
+export interface FindingKey {
+  detector: string;
+  accountId: string;
+  roleArn: string;
+  subject: string;
+  sourceIp: string;
+  vpcEndpointId: string;
+}
+
+/** Stable id of a finding: the same key gives the same id from scan, hunt and watch. */
+export function findingId(key: FindingKey): string {
+  const text = [key.detector, key.accountId, key.roleArn, key.subject, key.sourceIp, key.vpcEndpointId].join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+function keyOf(detector: Detector, observation: Observation): FindingKey {
+  return {
+    detector: detector.id,
+    accountId: observation.usage.accountId,
+    roleArn: observation.credential.roleArn || observation.credential.roleName,
+    subject: observation.credential.subject,
+    sourceIp: observation.source.ip,
+    vpcEndpointId: observation.usage.vpcEndpointId,
+  };
+}
+
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].filter((value) => value !== '').sort();
+}
+
+function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: DetectionContext): Finding {
+  const { detector, observations, verdicts } = aggregate;
+  const first = observations[0]!;
+  const usages = observations.map((o) => o.usage);
+  const { severity, reasons: severityReasons } = detector.severity(aggregate, ctx);
+  const confidenceOrder = ['low', 'medium', 'high'] as const;
+  const confidence = verdicts
+    .map((v) => v.confidence)
+    .reduce((best, c) => (confidenceOrder.indexOf(c) > confidenceOrder.indexOf(best) ? c : best), 'low' as const);
+
+  const firstUsage = usages.reduce((a, b) => (b.firstMs < a.firstMs ? b : a));
+  const lastUsage = usages.reduce((a, b) => (b.lastMs > a.lastMs ? b : a));
+  const actions = mergeActions(usages.map((u) => u.actions));
+  const eventIds: string[] = [];
+  let truncated = false;
+  for (const usage of usages) {
+    truncated ||= usage.eventIdsTruncated;
+    for (const id of usage.eventIds) {
+      if (eventIds.length >= MAX_EVENT_IDS) {
+        truncated = true;
+        break;
+      }
+      eventIds.push(id);
+    }
+  }
+  const credential = first.credential;
+  const vendingEventIds = sortedUnique(observations.map((o) => o.credential.vending?.eventId ?? ''));
+  const region = observations.find((o) => o.credential.vending?.region)?.credential.vending?.region ?? '';
+  const reasons = [...new Set([...verdicts.flatMap((v) => v.reasons), ...severityReasons])];
+
+  const subjectText = credential.instanceId || credential.subject;
+  return {
+    id: findingId(key),
+    detector: detector.id,
+    severity,
+    confidence,
+    title: `${detector.title}: ${subjectText} (${credential.roleName || 'unknown role'}) from ${first.source.ip || 'unknown source'}`,
+    accountId: key.accountId,
+    principal: {
+      role: credential.roleName,
+      roleArn: credential.roleArn,
+      sessionName: credential.sessionName,
+      instanceId: credential.instanceId,
+      accessKeyIds: sortedUnique(observations.map((o) => o.credential.accessKeyId)),
+      credentialKind: credential.kind,
+      ec2RoleDelivery: sortedUnique(usages.flatMap((u) => [...u.ec2RoleDelivery])),
+    },
+    source: {
+      ip: first.source.ip,
+      class: first.source.class,
+      vpcEndpointId: first.usage.vpcEndpointId,
+      vpcEndpointAccountId: first.usage.vpcEndpointAccountId,
+      owner: verdicts[0]?.sourceOwner ?? '',
+    },
+    activity: {
+      calls: usages.reduce((sum, u) => sum + u.calls, 0),
+      actions: [...actions.keys()].sort(),
+      firstSeen: firstUsage.firstSeen,
+      lastSeen: lastUsage.lastSeen,
+      userAgents: sortedUnique(usages.flatMap((u) => [...u.userAgents])),
+      regions: sortedUnique(usages.flatMap((u) => [...u.regions])),
+      errorCount: usages.reduce((sum, u) => sum + u.errorCount, 0),
+    },
+    evidence: {
+      eventIds: eventIds.sort(),
+      eventIdsTruncated: truncated,
+      reasons,
+      ipRangesSyncToken: ctx.ipRangesSyncToken,
+      vendingEventIds,
+    },
+    attack: detector.attack,
+    response: {
+      commands: isInstanceCredential(credential.kind)
+        ? instanceResponseCommands({
+            roleName: credential.roleName,
+            accountId: key.accountId,
+            instanceId: credential.instanceId,
+            region,
+          })
+        : [],
+    },
+  };
+}
+
+/** Usages arrive in file order; a finding must read the same whatever that order was. */
+function inStableOrder(aggregate: FindingAggregate): FindingAggregate {
+  const order = aggregate.observations
+    .map((observation, i) => ({ observation, verdict: aggregate.verdicts[i]! }))
+    .sort(
+      (a, b) =>
+        a.observation.usage.firstMs - b.observation.usage.firstMs ||
+        (a.observation.usage.key < b.observation.usage.key ? -1 : 1),
+    );
+  return {
+    detector: aggregate.detector,
+    observations: order.map((o) => o.observation),
+    verdicts: order.map((o) => o.verdict),
+  };
+}
+
+/**
+ * Classifies every usage, runs every detector on it and folds the verdicts into findings,
+ * one per (detector, account, role, subject, source). Sorted most severe first.
+ */
+export function detectFindings(
+  usages: Iterable<Usage>,
+  detectors: readonly Detector[],
+  sources: SourceClassifier,
+  ctx: DetectionContext,
+): Finding[] {
+  const aggregates = new Map<string, { key: FindingKey; aggregate: FindingAggregate }>();
+  for (const usage of usages) {
+    const credential = classifyCredential(usage.identity, usage.firstUserAgent, ctx.vending);
+    const observation: Observation = { usage, credential, source: sources.classify(usage.sourceIp) };
+    for (const detector of detectors) {
+      const verdict = detector.evaluate(observation, ctx);
+      if (!verdict) continue;
+      const key = keyOf(detector, observation);
+      const id = findingId(key);
+      let entry = aggregates.get(id);
+      if (!entry) {
+        entry = { key, aggregate: { detector, observations: [], verdicts: [] } };
+        aggregates.set(id, entry);
+      }
+      entry.aggregate.observations.push(observation);
+      entry.aggregate.verdicts.push(verdict);
+    }
+  }
+  const findings = [...aggregates.values()].map(({ key, aggregate }) =>
+    buildFinding(key, inStableOrder(aggregate), ctx),
+  );
+  return findings.sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      a.detector.localeCompare(b.detector) ||
+      a.activity.firstSeen.localeCompare(b.activity.firstSeen) ||
+      a.id.localeCompare(b.id),
+  );
+}

@@ -1,0 +1,218 @@
+import { frameStream, type FrameLimits } from '../cloudtrail/framing.js';
+import { parseRecordBytes } from '../cloudtrail/records.js';
+import { extractVending, VendingIndex } from '../cloudtrail/vending.js';
+import type { OffboxConfig } from '../config/config.js';
+import { emptyConfig } from '../config/config.js';
+import { cloudTrailDetectors } from '../detect/registry.js';
+import type { Finding } from '../detect/finding.js';
+import type { DetectionContext, Detector } from '../detect/types.js';
+import { InputError, OffboxError } from '../errors.js';
+import { loadAwsRanges, type AwsRanges } from '../net/aws-ranges.js';
+import { buildSourceClassifier } from '../net/source-class.js';
+import type { LogObject } from '../sources/log-object.js';
+import { openDecoded, type DecodeLimits } from '../sources/log-object.js';
+import { detectFindings } from './findings.js';
+import { compileSuppressions, type SuppressedFinding } from './suppress.js';
+import { addToUsages, type Usage } from './usage.js';
+
+/** A problem with one file or one record: reported, skipped, never silent. */
+export interface InputWarning {
+  file: string;
+  /** 0-based position of the record in the file, when the problem is one record. */
+  recordIndex?: number;
+  reason: string;
+}
+
+export interface ScanProgress {
+  files: number;
+  bytes: number;
+  events: number;
+  currentFile: string;
+}
+
+export interface ScanOptions {
+  config?: OffboxConfig;
+  /** Path of an ip-ranges.json to use instead of the vendored snapshot. */
+  ipRangesFile?: string;
+  /** Already loaded ranges (tests, watch): wins over ipRangesFile. */
+  awsRanges?: AwsRanges;
+  detectors?: readonly Detector[];
+  limits?: Partial<FrameLimits & DecodeLimits>;
+  /** Turn the first bad file or record into an InputError. */
+  strict?: boolean;
+  onWarning?: (warning: InputWarning) => void;
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanStats {
+  files: number;
+  bytes: number;
+  records: number;
+  events: number;
+  badRecords: number;
+  badFiles: number;
+  vendingEvents: number;
+  usages: number;
+  durationMs: number;
+}
+
+export interface ScanResult {
+  findings: Finding[];
+  stats: ScanStats;
+  /** The first 10,000 warnings; stats.badFiles and stats.badRecords count them all. */
+  warnings: InputWarning[];
+  /** Findings hidden by the config's suppress rules, with the rule's reason. */
+  suppressed: SuppressedFinding[];
+  /** Suppress rules past their expiry, no longer applied. */
+  expiredSuppressions: OffboxConfig['suppress'];
+  ipRangesSyncToken: string;
+}
+
+/** Warnings kept in the result; every one still goes to onWarning and into the counts. */
+const MAX_KEPT_WARNINGS = 10_000;
+
+export const DEFAULT_LIMITS: FrameLimits & DecodeLimits = {
+  maxRecordBytes: 1024 * 1024,
+  maxDecodedBytes: 4 * 1024 * 1024 * 1024,
+};
+
+/** Everything a scan accumulates; detection runs once over it at the end. */
+export class ScanState {
+  readonly vending = new VendingIndex();
+  readonly usages = new Map<string, Usage>();
+  events = 0;
+
+  addEvent(event: import('../cloudtrail/event.js').CloudTrailEvent): void {
+    this.events += 1;
+    const vending = extractVending(event);
+    if (vending) this.vending.add(vending);
+    // Only role sessions can be workload credentials; users, root and services are not judged here.
+    if (event.identity.type === 'AssumedRole') addToUsages(this.usages, event);
+  }
+}
+
+/**
+ * Reads every log object, frames and parses its records, and runs the CloudTrail
+ * detectors over all of them. Bad files and records are reported through onWarning
+ * and skipped; the good ones still produce their findings.
+ */
+export async function scanCloudTrail(
+  objects: AsyncIterable<LogObject>,
+  options: ScanOptions = {},
+): Promise<ScanResult> {
+  const started = performance.now();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const config = options.config ?? emptyConfig;
+  const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
+  const sources = buildSourceClassifier({ awsRanges, allowedCidrs: config.allowedSourceCidrs });
+  const suppressions = compileSuppressions(config.suppress);
+  const warnings: InputWarning[] = [];
+  const stats: ScanStats = {
+    files: 0,
+    bytes: 0,
+    records: 0,
+    events: 0,
+    badRecords: 0,
+    badFiles: 0,
+    vendingEvents: 0,
+    usages: 0,
+    durationMs: 0,
+  };
+  const warn = (warning: InputWarning): void => {
+    if (options.strict) {
+      const where = warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`;
+      throw new InputError(
+        `${where}: ${warning.reason}`,
+        'fix or remove the input, or run without --strict to skip it',
+      );
+    }
+    if (warnings.length < MAX_KEPT_WARNINGS) warnings.push(warning);
+    options.onWarning?.(warning);
+  };
+
+  const state = new ScanState();
+  let lastProgress = 0;
+  for await (const object of objects) {
+    stats.files += 1;
+    let fileBad = false;
+    let itemsInFile = 0;
+    try {
+      const decoded = countBytes(openDecoded(object, limits), (n) => {
+        stats.bytes += n;
+      });
+      const frames = frameStream(decoded, limits);
+      for (;;) {
+        const next = await frames.next();
+        if (next.done) {
+          // Framing already reported unframeable content as a bad record; one warning per problem.
+          if (next.value.layout === 'unknown' && itemsInFile === 0) {
+            warn({
+              file: object.name,
+              reason: 'not CloudTrail JSON: expected {"Records":[…]}, a JSON array or JSON lines',
+            });
+            fileBad = true;
+          }
+          break;
+        }
+        const item = next.value;
+        itemsInFile += 1;
+        stats.records += 1;
+        if (item.kind === 'bad') {
+          stats.badRecords += 1;
+          warn({ file: object.name, recordIndex: item.index, reason: item.reason });
+          continue;
+        }
+        for (const parsed of parseRecordBytes(item.bytes)) {
+          if ('bad' in parsed) {
+            stats.badRecords += 1;
+            warn({ file: object.name, recordIndex: item.index, reason: parsed.bad });
+            continue;
+          }
+          state.addEvent(parsed.event);
+        }
+        if (options.onProgress && state.events - lastProgress >= 20000) {
+          lastProgress = state.events;
+          options.onProgress({
+            files: stats.files,
+            bytes: stats.bytes,
+            events: state.events,
+            currentFile: object.name,
+          });
+        }
+      }
+    } catch (error) {
+      // One unreadable object (truncated gzip, access denied on one key) must not end the scan.
+      if (!(error instanceof OffboxError) || options.strict) throw error;
+      fileBad = true;
+      warn({ file: object.name, reason: error.message });
+    }
+    if (fileBad) stats.badFiles += 1;
+  }
+
+  const ctx: DetectionContext = {
+    vending: state.vending,
+    ipRangesSyncToken: awsRanges.syncToken,
+    hasInventory: false,
+  };
+  const detected = detectFindings(state.usages.values(), options.detectors ?? cloudTrailDetectors, sources, ctx);
+  const { kept: findings, suppressed } = suppressions.apply(detected);
+  stats.events = state.events;
+  stats.vendingEvents = state.vending.size;
+  stats.usages = state.usages.size;
+  stats.durationMs = performance.now() - started;
+  return {
+    findings,
+    stats,
+    warnings,
+    suppressed,
+    expiredSuppressions: suppressions.expired,
+    ipRangesSyncToken: awsRanges.syncToken,
+  };
+}
+
+async function* countBytes(stream: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    add(chunk.length);
+    yield chunk;
+  }
+}

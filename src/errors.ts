@@ -1,0 +1,31 @@
+/**
+ * Known error classes. Each carries a hint that tells the user what to do next;
+ * the CLI prints `offbox: <message> — <hint>` and exits 2.
+ */
+export class OffboxError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/** Bad or unreadable input: a log file, a folder, stdin, an S3 object. */
+export class InputError extends OffboxError {}
+
+/** A bad configuration file or option value. */
+export class ConfigError extends OffboxError {}
+
+/** A failed call to AWS (S3, IAM, EC2, Athena …). */
+export class AwsError extends OffboxError {}
+
+/** A command-line usage mistake. */
+export class UsageError extends OffboxError {}
+
+/** Exit codes are a contract for scripts (SPEC §4). */
+export const ExitCode = {
+  ok: 0,
+  findings: 1,
+  error: 2,
+} as const;
