@@ -6,6 +6,10 @@ import { offboxVersion } from '../report/version.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
 
+// The AWS SDK warns on every run under Node 20 about its own future support policy; that says
+// nothing about the scan and would bury offbox's status lines. Users can still opt back in.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 function buildProgram(): Command {
   const program = new Command('offbox')
     .description('Find cloud workload credentials used where they were never issued to run, and cut them off.')
