@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, OffboxError } from '../errors.js';
 import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
+import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
 
@@ -17,6 +18,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run offbox --help for usage)')
     .exitOverride();
   registerScan(program);
+  registerInventory(program);
   registerRanges(program);
   return program;
 }

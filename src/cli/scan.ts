@@ -12,6 +12,8 @@ import {
   type OutputFormat,
 } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
+import { loadInventory } from '../inventory/load.js';
+import type { OwnershipMap } from '../inventory/ownership.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
 import { openStore } from '../store/store.js';
@@ -21,6 +23,7 @@ import { formatBytes, progressLine, status, statusUntrusted, writeResults } from
 const WARNINGS_SHOWN_PER_FILE = 10;
 
 export interface ScanCliOptions {
+  inventory?: string[];
   format?: string;
   output?: string;
   failOn: string;
@@ -82,6 +85,17 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   const rangesFile = resolveRangesFile(options.ipRanges);
   const warningsPerFile = new Map<string, number>();
 
+  let inventory: OwnershipMap | undefined;
+  if (options.inventory && options.inventory.length > 0) {
+    const loaded = loadInventory(options.inventory);
+    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
+    inventory = loaded.map;
+    status(
+      `inventory: ${inventory.instances.size} instances, ${inventory.addressCount} addresses, ${inventory.vpcEndpoints.size} VPC endpoints, ` +
+        `${inventory.roles.size} roles in ${inventory.accounts.size} accounts`,
+    );
+  }
+
   const objects = openSources(paths, {
     ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
@@ -90,6 +104,7 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   const result = await scanCloudTrail(objects, {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
+    ...(inventory ? { inventory } : {}),
     strict: options.strict === true,
     onWarning: (warning) => {
       const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
@@ -176,12 +191,22 @@ export function addOutputOptions(command: Command): Command {
     .option('--db <file>', 'also store findings in this SQLite file (used by watch, findings and serve)');
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function registerScan(program: Command): void {
   const command = program
     .command('scan')
     .description('scan CloudTrail logs for workload credentials used where they were never issued')
     .argument('<paths...>', 'files, folders (recursive), s3://bucket/prefix, or - for stdin')
     .option('-c, --config <file>', 'offbox.yaml: allowedSourceCidrs, trustedAccounts, suppress')
+    .option(
+      '-i, --inventory <dir>',
+      'AWS CLI JSON outputs (describe-instances, … get-account-authorization-details); repeatable',
+      collect,
+      [],
+    )
     .option('--ip-ranges <file>', "AWS ip-ranges.json to judge addresses against (default: offbox's snapshot)")
     .option('--strict', 'treat any bad file or record as an error (exit 2)')
     .option('--no-progress', 'no progress line on stderr');

@@ -1,10 +1,7 @@
-import { isInstanceCredential } from '../cloudtrail/credential.js';
 import { escalationReasons, mergeActions, raise } from './activity.js';
 import type { Severity } from './finding.js';
-import type { Detector, Observation, Verdict } from './types.js';
-
-/** Source classes that no AWS network path can deliver to a public endpoint without a VPC endpoint. */
-const UNVERIFIABLE = new Set(['private', 'special', 'invalid']);
+import { anchorReason } from './reasons.js';
+import type { Detector, Verdict } from './types.js';
 
 /**
  * An EC2 instance credential used from an address outside every AWS range, outside
@@ -22,38 +19,21 @@ export const instanceCredentialOutsideAws: Detector = {
     'outside private and special-purpose ranges and outside allowedSourceCidrs.',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate({ usage, credential, source }: Observation, ctx): Verdict | undefined {
-    if (!isInstanceCredential(credential.kind)) return undefined;
-    if (usage.invokedBy !== '' || source.class === 'aws-service') return undefined;
-    const anchor = credential.vending
-      ? `key ${credential.accessKeyId} was vended to ${credential.instanceId} by EC2 at ${credential.vending.eventTime} (event ${credential.vending.eventId})`
-      : `${credential.basis[0] ?? 'instance session'}`;
-
-    if (source.class === 'public') {
-      return {
-        confidence: 'high',
-        sourceOwner: 'not AWS, not allowlisted',
-        reasons: [
-          `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${source.ip}, which is in no AWS range (ip-ranges syncToken ${ctx.ipRangesSyncToken}), not private and not in allowedSourceCidrs`,
-          anchor,
-        ],
-      };
-    }
-    if (UNVERIFIABLE.has(source.class) && usage.vpcEndpointId === '') {
-      const what =
-        source.class === 'invalid'
-          ? `source "${source.ip}" is not an IP address`
-          : `source ${source.ip} is ${source.rangeName || source.class}`;
-      return {
-        confidence: 'low',
-        sourceOwner: 'unverifiable',
-        reasons: [
-          `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from an unverifiable source: ${what} and the call carries no vpcEndpointId, so no AWS network path delivered it — the log is sanitised or forged, or the address hides where the call came from`,
-          anchor,
-        ],
-      };
-    }
-    return undefined;
+  evaluate(observation): Verdict | undefined {
+    const instance = observation.instance;
+    if (!instance || instance.chain.length > 0) return undefined;
+    const judgement = instance.judgement;
+    if (judgement.kind !== 'outside' && judgement.kind !== 'unverifiable') return undefined;
+    const { credential } = observation;
+    return {
+      confidence: judgement.confidence,
+      sourceOwner: judgement.owner,
+      reasons: [
+        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${judgement.reasons[0]}`,
+        anchorReason(credential),
+        ...judgement.reasons.slice(1),
+      ],
+    };
   },
 
   severity({ observations, verdicts }) {

@@ -1,8 +1,26 @@
+import { instanceCredentialCrossInstance } from './instance-credential-cross-instance.js';
+import { instanceCredentialForeignAws } from './instance-credential-foreign-aws.js';
+import { instanceCredentialForeignVpce } from './instance-credential-foreign-vpce.js';
+import { instanceCredentialNonSdkClient } from './instance-credential-non-sdk-client.js';
 import { instanceCredentialOutsideAws } from './instance-credential-outside-aws.js';
+import { instanceCredentialRoleChain } from './instance-credential-role-chain.js';
+import { instanceSessionNameSpoof } from './instance-session-name-spoof.js';
+import { revokedSessionUse } from './revoked-session-use.js';
 import type { Detector } from './types.js';
+import { workloadCredentialOutsideAws } from './workload-credential-outside-aws.js';
 
 /** Every CloudTrail detector, in the order findings are listed. Ids are a contract (SPEC §2). */
-export const cloudTrailDetectors: readonly Detector[] = [instanceCredentialOutsideAws];
+export const cloudTrailDetectors: readonly Detector[] = [
+  instanceCredentialOutsideAws,
+  instanceCredentialForeignAws,
+  instanceCredentialCrossInstance,
+  instanceCredentialForeignVpce,
+  instanceSessionNameSpoof,
+  instanceCredentialRoleChain,
+  instanceCredentialNonSdkClient,
+  workloadCredentialOutsideAws,
+  revokedSessionUse,
+];
 
 export function findDetector(id: string): Detector | undefined {
   return cloudTrailDetectors.find((detector) => detector.id === id);

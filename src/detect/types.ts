@@ -1,8 +1,26 @@
 import type { Credential } from '../cloudtrail/credential.js';
 import type { VendingIndex } from '../cloudtrail/vending.js';
 import type { Usage } from '../engine/usage.js';
+import type { OwnershipMap } from '../inventory/ownership.js';
 import type { SourceInfo } from '../net/source-class.js';
+import type { SourceJudgement } from './instance-source.js';
+import type { Revocation } from './revocation.js';
 import type { Confidence, Finding, Severity } from './finding.js';
+
+/** An instance's own agents (SSM agent, instance identity role) called from an address. */
+export interface OnBoxSighting {
+  instanceId: string;
+  accountId: string;
+  firstMs: number;
+  lastMs: number;
+}
+
+/** Human principals (IAM users, SSO, SAML, root) that called from an address. */
+export interface HumanSighting {
+  principals: string[];
+  firstMs: number;
+  lastMs: number;
+}
 
 /** What a detector may consult besides the usage itself. Nothing here does I/O. */
 export interface DetectionContext {
@@ -11,6 +29,20 @@ export interface DetectionContext {
   ipRangesSyncToken: string;
   /** Whether an inventory was loaded: without it detectors say what they could not check. */
   hasInventory: boolean;
+  /** Which org resource held each address and endpoint when (inventory + CloudTrail evidence). */
+  ownership: OwnershipMap;
+  /** The org's accounts: config trustedAccounts, inventory accounts and the trail's recipient accounts. */
+  trustedAccounts: ReadonlySet<string>;
+  /** Address (canonical) → instances whose on-box agents called from it. Never learned from other traffic. */
+  onBox: ReadonlyMap<string, OnBoxSighting[]>;
+  /** Address (canonical) → human principals seen calling from it. */
+  humanAddresses: ReadonlyMap<string, HumanSighting>;
+  /** Access key id → instance id, for keys known to be an instance's (vending or session name). */
+  instanceOfKey: ReadonlyMap<string, string>;
+  /** Lower-cased role ARN → EC2-vended instance usages with and without ec2RoleDelivery. */
+  roleDelivery: ReadonlyMap<string, { with: number; without: number }>;
+  /** AWSRevokeOlderSessions policies put on roles. */
+  revocations: readonly Revocation[];
 }
 
 /** One usage, seen through the classifiers: what credential, from what source. */
@@ -18,6 +50,16 @@ export interface Observation {
   usage: Usage;
   credential: Credential;
   source: SourceInfo;
+  /**
+   * For instance credentials, and for sessions chained from one: the instance whose expected
+   * sources apply, and the judgement of this usage's source against them.
+   */
+  instance?: {
+    instanceId: string;
+    judgement: SourceJudgement;
+    /** Access keys from the instance's key to this one, when the session was chained (sts:AssumeRole). */
+    chain: string[];
+  };
 }
 
 /** A detector's judgement on one observation. */

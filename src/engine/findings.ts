@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { classifyCredential, isInstanceCredential } from '../cloudtrail/credential.js';
+import { isInstanceCredential } from '../cloudtrail/credential.js';
 import { mergeActions } from '../detect/activity.js';
 import type { Finding } from '../detect/finding.js';
 import { severityRank } from '../detect/finding.js';
 import type { DetectionContext, Detector, FindingAggregate, Observation } from '../detect/types.js';
-import type { SourceClassifier } from '../net/source-class.js';
 import { instanceResponseCommands } from '../respond/commands.js';
-import { MAX_EVENT_IDS, type Usage } from './usage.js';
+import { MAX_EVENT_IDS } from './usage.js';
 
 /** The fields a finding is aggregated by (SPEC §2). The id is a hash of exactly these. */
 export interface FindingKey {
@@ -69,6 +68,7 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
   const region = observations.find((o) => o.credential.vending?.region)?.credential.vending?.region ?? '';
   const reasons = [...new Set([...verdicts.flatMap((v) => v.reasons), ...severityReasons])];
 
+  const instanceId = credential.instanceId || first.instance?.instanceId || '';
   const subjectText = credential.instanceId || credential.subject;
   return {
     id: findingId(key),
@@ -81,7 +81,7 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
       role: credential.roleName,
       roleArn: credential.roleArn,
       sessionName: credential.sessionName,
-      instanceId: credential.instanceId,
+      instanceId,
       accessKeyIds: sortedUnique(observations.map((o) => o.credential.accessKeyId)),
       credentialKind: credential.kind,
       ec2RoleDelivery: sortedUnique(usages.flatMap((u) => [...u.ec2RoleDelivery])),
@@ -111,16 +111,32 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
     },
     attack: detector.attack,
     response: {
-      commands: isInstanceCredential(credential.kind)
-        ? instanceResponseCommands({
-            roleName: credential.roleName,
-            accountId: key.accountId,
-            instanceId: credential.instanceId,
-            region,
-          })
-        : [],
+      commands: responseCommands(
+        credential.roleName,
+        key.accountId,
+        instanceId,
+        region,
+        isInstanceCredential(credential.kind),
+      ),
     },
   };
+}
+
+/** Revoke the role of the used session; for an instance's credential, also close the metadata path. */
+function responseCommands(
+  roleName: string,
+  accountId: string,
+  instanceId: string,
+  region: string,
+  isInstance: boolean,
+): string[] {
+  if (!roleName) return [];
+  return instanceResponseCommands({
+    roleName,
+    accountId,
+    instanceId: isInstance || instanceId ? instanceId : '',
+    region,
+  });
 }
 
 /** Usages arrive in file order; a finding must read the same whatever that order was. */
@@ -140,19 +156,16 @@ function inStableOrder(aggregate: FindingAggregate): FindingAggregate {
 }
 
 /**
- * Classifies every usage, runs every detector on it and folds the verdicts into findings,
+ * Runs every detector on every observation and folds the verdicts into findings,
  * one per (detector, account, role, subject, source). Sorted most severe first.
  */
 export function detectFindings(
-  usages: Iterable<Usage>,
+  observations: readonly Observation[],
   detectors: readonly Detector[],
-  sources: SourceClassifier,
   ctx: DetectionContext,
 ): Finding[] {
   const aggregates = new Map<string, { key: FindingKey; aggregate: FindingAggregate }>();
-  for (const usage of usages) {
-    const credential = classifyCredential(usage.identity, usage.firstUserAgent, ctx.vending);
-    const observation: Observation = { usage, credential, source: sources.classify(usage.sourceIp) };
+  for (const observation of observations) {
     for (const detector of detectors) {
       const verdict = detector.evaluate(observation, ctx);
       if (!verdict) continue;

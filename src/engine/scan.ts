@@ -5,7 +5,13 @@ import type { OffboxConfig } from '../config/config.js';
 import { emptyConfig } from '../config/config.js';
 import { cloudTrailDetectors } from '../detect/registry.js';
 import type { Finding } from '../detect/finding.js';
-import type { DetectionContext, Detector } from '../detect/types.js';
+import type { Detector } from '../detect/types.js';
+import type { CloudTrailEvent } from '../cloudtrail/event.js';
+import { extractRevocation, type Revocation } from '../detect/revocation.js';
+import { OwnershipEvidence } from '../inventory/evidence.js';
+import { OwnershipMap } from '../inventory/ownership.js';
+import type { SourceClassifier } from '../net/source-class.js';
+import { buildDetectionContext } from './context.js';
 import { InputError, OffboxError } from '../errors.js';
 import { loadAwsRanges, type AwsRanges } from '../net/aws-ranges.js';
 import { buildSourceClassifier } from '../net/source-class.js';
@@ -36,6 +42,8 @@ export interface ScanOptions {
   ipRangesFile?: string;
   /** Already loaded ranges (tests, watch): wins over ipRangesFile. */
   awsRanges?: AwsRanges;
+  /** The org's inventory; CloudTrail ownership evidence is added to it. */
+  inventory?: OwnershipMap;
   detectors?: readonly Detector[];
   limits?: Partial<FrameLimits & DecodeLimits>;
   /** Turn the first bad file or record into an InputError. */
@@ -80,14 +88,46 @@ export const DEFAULT_LIMITS: FrameLimits & DecodeLimits = {
 export class ScanState {
   readonly vending = new VendingIndex();
   readonly usages = new Map<string, Usage>();
+  readonly ownershipEvidence = new OwnershipEvidence();
+  readonly revocations: Revocation[] = [];
+  /** Accounts whose trail this is (recipientAccountId): the org's own. */
+  readonly recipientAccounts = new Set<string>();
   events = 0;
 
-  addEvent(event: import('../cloudtrail/event.js').CloudTrailEvent): void {
+  addEvent(event: CloudTrailEvent): void {
     this.events += 1;
     const vending = extractVending(event);
     if (vending) this.vending.add(vending);
-    // Only role sessions can be workload credentials; users, root and services are not judged here.
-    if (event.identity.type === 'AssumedRole') addToUsages(this.usages, event);
+    this.ownershipEvidence.consider(event);
+    const revocation = extractRevocation(event);
+    if (revocation) this.revocations.push(revocation);
+    if (event.accountId !== '') this.recipientAccounts.add(event.accountId);
+    // Services acting for themselves are not credentials anyone can steal from a workload.
+    if (event.identity.type !== 'AWSService' && event.identity.type !== '') addToUsages(this.usages, event);
+  }
+
+  /** Classifies what was read and runs the detectors. */
+  detect(options: {
+    detectors: readonly Detector[];
+    sources: SourceClassifier;
+    inventory: OwnershipMap | undefined;
+    trustedAccounts: readonly string[];
+    ipRangesSyncToken: string;
+  }): Finding[] {
+    const ownership = options.inventory ?? new OwnershipMap();
+    this.ownershipEvidence.applyTo(ownership);
+    const { ctx, observations } = buildDetectionContext({
+      usages: this.usages.values(),
+      vending: this.vending,
+      sources: options.sources,
+      ownership,
+      hasInventory: options.inventory !== undefined && !options.inventory.isEmpty,
+      trustedAccounts: options.trustedAccounts,
+      recipientAccounts: this.recipientAccounts,
+      revocations: this.revocations,
+      ipRangesSyncToken: options.ipRangesSyncToken,
+    });
+    return detectFindings(observations, options.detectors, ctx);
   }
 }
 
@@ -189,12 +229,13 @@ export async function scanCloudTrail(
     if (fileBad) stats.badFiles += 1;
   }
 
-  const ctx: DetectionContext = {
-    vending: state.vending,
+  const detected = state.detect({
+    detectors: options.detectors ?? cloudTrailDetectors,
+    sources,
+    inventory: options.inventory,
+    trustedAccounts: config.trustedAccounts,
     ipRangesSyncToken: awsRanges.syncToken,
-    hasInventory: false,
-  };
-  const detected = detectFindings(state.usages.values(), options.detectors ?? cloudTrailDetectors, sources, ctx);
+  });
   const { kept: findings, suppressed } = suppressions.apply(detected);
   stats.events = state.events;
   stats.vendingEvents = state.vending.size;

@@ -1,4 +1,5 @@
 import type { CloudTrailEvent, UserIdentity } from '../cloudtrail/event.js';
+import { nonSdkClientFamily } from '../detect/user-agents.js';
 
 /** How many event ids a usage keeps as evidence; counts stay exact beyond it. */
 export const MAX_EVENT_IDS = 1000;
@@ -34,6 +35,19 @@ export interface Usage {
   eventIdsTruncated: boolean;
   /** The AWS service that made these calls on the session's behalf ('' for the session's own calls). */
   invokedBy: string;
+  /** The non-SDK client family of these calls ('python-requests', 'curl' …), '' for SDKs and agents. */
+  clientFamily: string;
+  /** When the session's credentials were issued (sessionContext creationDate), NaN when unknown. */
+  sessionCreatedMs: number;
+  /** Calls refused by IAM (AccessDenied and kin): what a revoked or fenced-off session sees. */
+  deniedCalls: number;
+  firstDeniedMs: number;
+  lastDeniedMs: number;
+}
+
+/** True for the error codes IAM authorisation failures carry across services. */
+export function isDenied(errorCode: string): boolean {
+  return errorCode !== '' && /AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden/i.test(errorCode);
 }
 
 /** s3.amazonaws.com + GetObject → s3:GetObject, the IAM action spelling responders know. */
@@ -54,6 +68,8 @@ export function usageKey(event: CloudTrailEvent): string {
     event.vpcEndpointAccountId,
     // Calls AWS makes on the session's behalf are kept apart from the session's own calls.
     event.identity.invokedBy,
+    // So are calls from clients no SDK uses: a relayed pre-signed URL must not hide among SDK calls.
+    nonSdkClientFamily(event.userAgent),
   ].join('\u0000');
 }
 
@@ -83,6 +99,11 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
       eventIds: [],
       eventIdsTruncated: false,
       invokedBy: event.identity.invokedBy,
+      clientFamily: nonSdkClientFamily(event.userAgent),
+      sessionCreatedMs: Date.parse(event.identity.sessionCreationDate),
+      deniedCalls: 0,
+      firstDeniedMs: Number.POSITIVE_INFINITY,
+      lastDeniedMs: Number.NEGATIVE_INFINITY,
     };
     usages.set(key, usage);
   } else if (event.eventId !== '' && usage.eventIds.length < MAX_EVENT_IDS && usage.eventIds.includes(event.eventId)) {
@@ -90,7 +111,14 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
     return;
   }
   usage.calls += 1;
-  if (event.errorCode !== '') usage.errorCount += 1;
+  if (event.errorCode !== '') {
+    usage.errorCount += 1;
+    if (isDenied(event.errorCode)) {
+      usage.deniedCalls += 1;
+      if (event.timeMs < usage.firstDeniedMs) usage.firstDeniedMs = event.timeMs;
+      if (event.timeMs > usage.lastDeniedMs) usage.lastDeniedMs = event.timeMs;
+    }
+  }
   if (event.timeMs < usage.firstMs) {
     usage.firstMs = event.timeMs;
     usage.firstSeen = event.eventTime;
@@ -115,6 +143,10 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
 export function mergeUsage(into: Usage, from: Usage): void {
   into.calls += from.calls;
   into.errorCount += from.errorCount;
+  into.deniedCalls += from.deniedCalls;
+  into.firstDeniedMs = Math.min(into.firstDeniedMs, from.firstDeniedMs);
+  into.lastDeniedMs = Math.max(into.lastDeniedMs, from.lastDeniedMs);
+  if (Number.isNaN(into.sessionCreatedMs)) into.sessionCreatedMs = from.sessionCreatedMs;
   if (from.firstMs < into.firstMs) {
     into.firstMs = from.firstMs;
     into.firstSeen = from.firstSeen;

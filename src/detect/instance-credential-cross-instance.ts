@@ -1,0 +1,41 @@
+import { escalationReasons, mergeActions, raise } from './activity.js';
+import { anchorReason } from './reasons.js';
+import type { Detector } from './types.js';
+
+/**
+ * An instance credential used from an address that belongs to a different instance of the
+ * org: the attacker already holds one box and uses another box's role from it. Both
+ * addresses are AWS's and the org's, so outside-AWS checks (and GuardDuty) are blind to it.
+ * A NAT gateway shared by the instance's own VPC is not another instance.
+ */
+export const instanceCredentialCrossInstance: Detector = {
+  id: 'instance-credential-cross-instance',
+  title: 'EC2 instance credential used from another instance',
+  description:
+    "An instance credential signed calls from an address that the inventory, CloudTrail evidence or the other instance's own " +
+    'agent traffic attributes to a different instance (or to a NAT gateway of another VPC).',
+  attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
+
+  evaluate(observation) {
+    const instance = observation.instance;
+    if (!instance || instance.chain.length > 0 || instance.judgement.kind !== 'cross-instance') return undefined;
+    const { credential } = observation;
+    return {
+      confidence: instance.judgement.confidence,
+      sourceOwner: instance.judgement.owner,
+      reasons: [
+        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${instance.judgement.reasons[0]}`,
+        anchorReason(credential),
+        ...instance.judgement.reasons.slice(1),
+      ],
+    };
+  },
+
+  severity({ observations }) {
+    const reasons = escalationReasons(
+      mergeActions(observations.map((o) => o.usage.actions)),
+      observations.flatMap((o) => [...o.usage.ec2RoleDelivery]),
+    );
+    return { severity: reasons.length > 0 ? raise('high') : 'high', reasons };
+  },
+};

@@ -1,0 +1,48 @@
+import { escalationReasons, mergeActions, raise } from './activity.js';
+import type { Severity } from './finding.js';
+import { anchorReason } from './reasons.js';
+import type { Detector } from './types.js';
+
+/**
+ * An instance credential used from AWS address space that no org resource holds: the
+ * attacker runs the stolen key on their own EC2 instance, where "outside AWS" checks
+ * (and GuardDuty's InstanceCredentialExfiltration.OutsideAWS) see nothing wrong.
+ */
+export const instanceCredentialForeignAws: Detector = {
+  id: 'instance-credential-foreign-aws',
+  title: 'EC2 instance credential used from foreign AWS address space',
+  description:
+    'An instance credential signed calls from an AWS address that the inventory and CloudTrail evidence do not attribute ' +
+    "to the org (not an own instance, NAT gateway, Elastic IP or interface, not an instance's on-box agent address).",
+  attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
+
+  evaluate(observation) {
+    const instance = observation.instance;
+    if (!instance || instance.chain.length > 0 || instance.judgement.kind !== 'foreign-aws') return undefined;
+    const { credential } = observation;
+    return {
+      confidence: instance.judgement.confidence,
+      sourceOwner: instance.judgement.owner,
+      reasons: [
+        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${instance.judgement.reasons[0]}`,
+        anchorReason(credential),
+        ...instance.judgement.reasons.slice(1),
+      ],
+    };
+  },
+
+  severity({ observations, verdicts }) {
+    const confidence = verdicts.some((v) => v.confidence === 'high')
+      ? 'high'
+      : verdicts.some((v) => v.confidence === 'medium')
+        ? 'medium'
+        : 'low';
+    // Without inventory or on-box evidence this is a question, not a verdict.
+    const base: Severity = confidence === 'high' ? 'high' : confidence === 'medium' ? 'medium' : 'low';
+    const reasons = escalationReasons(
+      mergeActions(observations.map((o) => o.usage.actions)),
+      observations.flatMap((o) => [...o.usage.ec2RoleDelivery]),
+    );
+    return { severity: reasons.length > 0 && base !== 'low' ? raise(base) : base, reasons };
+  },
+};

@@ -1,0 +1,40 @@
+import { describeActivity } from './activity.js';
+import { anchorReason } from './reasons.js';
+import type { Detector } from './types.js';
+
+/**
+ * Calls signed with an instance's key, from the instance's own address, by a client no AWS
+ * SDK, CLI or agent uses (python-requests, curl, Go-http-client, a browser). The usual shape
+ * of an SSRF that relays pre-signed requests: the address is right, the client is not.
+ */
+export const instanceCredentialNonSdkClient: Detector = {
+  id: 'instance-credential-non-sdk-client',
+  title: 'EC2 instance credential used by a non-SDK client from the instance',
+  description:
+    "An instance credential's calls come from the instance's own address with a user agent that no SDK, CLI or agent " +
+    'sends (python-requests, Go-http-client, curl, browsers …): pre-signed requests relayed through an SSRF.',
+  attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
+
+  evaluate(observation) {
+    const { usage, credential, instance } = observation;
+    if (!instance || usage.clientFamily === '' || instance.judgement.kind !== 'expected') return undefined;
+    return {
+      confidence: 'medium',
+      sourceOwner: instance.judgement.reasons[0] ?? 'the instance',
+      reasons: [
+        `calls signed with ${instance.instanceId}'s credential came from its own address ${observation.source.ip} with a ${usage.clientFamily} client (${[...usage.userAgents][0] ?? ''}), which no AWS SDK, CLI or agent uses: pre-signed requests relayed through the instance`,
+        instance.judgement.reasons[0] ?? '',
+        anchorReason(credential),
+      ].filter(Boolean),
+    };
+  },
+
+  severity({ observations }) {
+    const pattern = describeActivity(new Map(observations.flatMap((o) => [...o.usage.actions])));
+    const reasons =
+      pattern.dataAccess.length > 0 || pattern.persistence.length > 0
+        ? ['the relayed calls read data or change access']
+        : [];
+    return { severity: reasons.length > 0 ? 'high' : 'medium', reasons };
+  },
+};

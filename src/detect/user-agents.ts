@@ -1,0 +1,45 @@
+/**
+ * Client families that no AWS SDK, CLI or agent uses. A call signed with an instance key that
+ * arrives from the instance's own address with one of these is a pre-signed URL relayed
+ * through the instance (SSRF), or someone on the box hand-crafting requests.
+ */
+const NON_SDK_FAMILIES: readonly [string, RegExp][] = [
+  ['python-requests', /^python-requests\//i],
+  ['python-urllib', /^(?:python-urllib|Python-urllib|urllib3)\b/i],
+  ['python-httpx', /^python-httpx\//i],
+  ['aiohttp', /^aiohttp\b|\baiohttp\//i],
+  ['go-http-client', /^Go-http-client\//i],
+  ['curl', /^curl\//i],
+  ['wget', /^Wget\//i],
+  ['browser', /^Mozilla\/\d/],
+  ['okhttp', /^okhttp\//i],
+  ['axios', /^axios\//i],
+  ['node-fetch', /^node-fetch\b|^undici\b/i],
+  ['postman', /^PostmanRuntime\//i],
+  ['java-http', /^Java\/\d|^Apache-HttpClient\//i],
+  ['perl', /^libwww-perl\//i],
+  ['php', /^(?:PHP|GuzzleHttp)\//i],
+  ['ruby', /^Ruby\b|^Faraday\b/i],
+  ['powershell', /WindowsPowerShell\//i],
+];
+
+/** Markers of AWS SDKs, CLIs, agents and AWS's own services: never a non-SDK client. */
+const SDK_MARKERS =
+  /aws-sdk-|aws-cli\/|Boto3\/|botocore\/|amazon-ssm-agent|aws-internal|AWS Internal|\.amazonaws\.com|exec-env\/|Terraform\/|terraform-provider-aws|aws-toolkit|AWSPowerShell|AWS-Lambda|S3Console|CloudShell|AmazonSSMAgent|aws-chalice|aws-ec2-/i;
+
+const cache = new Map<string, string>();
+const CACHE_LIMIT = 10_000;
+
+/** The non-SDK client family of a user agent ('python-requests', 'curl' …), or '' for SDKs and anything unknown. */
+export function nonSdkClientFamily(userAgent: string): string {
+  const cached = cache.get(userAgent);
+  if (cached !== undefined) return cached;
+  let family = '';
+  const trimmed = userAgent.replace(/^\[/, '').trim();
+  if (trimmed !== '' && !SDK_MARKERS.test(trimmed)) {
+    family = NON_SDK_FAMILIES.find(([, pattern]) => pattern.test(trimmed))?.[0] ?? '';
+  }
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(userAgent, family);
+  return family;
+}

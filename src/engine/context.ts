@@ -1,0 +1,162 @@
+import { classifyCredential, isInstanceCredential } from '../cloudtrail/credential.js';
+import type { VendingIndex } from '../cloudtrail/vending.js';
+import { judgeInstanceSource } from '../detect/instance-source.js';
+import type { Revocation } from '../detect/revocation.js';
+import type { DetectionContext, HumanSighting, Observation, OnBoxSighting } from '../detect/types.js';
+import { canonicalAddress, type OwnershipMap } from '../inventory/ownership.js';
+import type { SourceClassifier } from '../net/source-class.js';
+import type { Usage } from './usage.js';
+
+/** Kinds of credential a person holds: their addresses are workstations, never an instance's. */
+const HUMAN_KINDS = new Set(['iam-user', 'root', 'sso', 'saml', 'federated-user']);
+const SSM_SOURCES = ['ssm:', 'ec2messages:', 'ssmmessages:'];
+const MAX_HUMANS_PER_ADDRESS = 20;
+/** Role chains longer than this are not followed (AWS caps chaining at one hour anyway). */
+const MAX_CHAIN = 5;
+
+/** Calls that only the instance's own agents make: the SSM agent, and any use of the identity role. */
+function isOnBoxAgentUsage(observation: Observation): boolean {
+  if (observation.credential.kind === 'ec2-instance-identity') return true;
+  const agent = [...observation.usage.userAgents].some((ua) => ua.includes('amazon-ssm-agent'));
+  return (
+    agent &&
+    [...observation.usage.actions.keys()].some((action) => SSM_SOURCES.some((prefix) => action.startsWith(prefix)))
+  );
+}
+
+export interface ContextInputs {
+  usages: Iterable<Usage>;
+  vending: VendingIndex;
+  sources: SourceClassifier;
+  ownership: OwnershipMap;
+  hasInventory: boolean;
+  trustedAccounts: Iterable<string>;
+  recipientAccounts: Iterable<string>;
+  revocations: Revocation[];
+  ipRangesSyncToken: string;
+}
+
+/**
+ * Classifies every usage and derives what detectors need beyond a single usage: the
+ * instances' on-box addresses, people's addresses, which keys belong to which instance,
+ * role chains. Runs once, after every event (in whatever order) has been read.
+ */
+export function buildDetectionContext(inputs: ContextInputs): { ctx: DetectionContext; observations: Observation[] } {
+  const observations: Observation[] = [];
+  for (const usage of inputs.usages) {
+    const credential = classifyCredential(usage.identity, usage.firstUserAgent, inputs.vending);
+    observations.push({ usage, credential, source: inputs.sources.classify(usage.sourceIp) });
+  }
+
+  const onBox = new Map<string, OnBoxSighting[]>();
+  const humanAddresses = new Map<string, HumanSighting>();
+  const instanceOfKey = new Map<string, string>();
+  const roleDelivery = new Map<string, { with: number; without: number }>();
+  for (const vending of inputs.vending.values()) {
+    if (vending.issuer === 'ec2' && vending.sessionName)
+      instanceOfKey.set(vending.accessKeyId, vending.sessionName.toLowerCase());
+  }
+  for (const observation of observations) {
+    const { usage, credential, source } = observation;
+    const address = canonicalAddress(source.ip);
+    if (
+      HUMAN_KINDS.has(credential.kind) &&
+      (source.class === 'public' || source.class === 'aws' || source.class === 'allowed' || source.class === 'private')
+    ) {
+      const sighting = humanAddresses.get(address) ?? { principals: [], firstMs: usage.firstMs, lastMs: usage.lastMs };
+      const who =
+        credential.kind === 'iam-user'
+          ? `IAM user ${credential.subject}`
+          : `${credential.kind} session ${credential.sessionName || credential.subject}`;
+      if (!sighting.principals.includes(who) && sighting.principals.length < MAX_HUMANS_PER_ADDRESS)
+        sighting.principals.push(who);
+      sighting.firstMs = Math.min(sighting.firstMs, usage.firstMs);
+      sighting.lastMs = Math.max(sighting.lastMs, usage.lastMs);
+      humanAddresses.set(address, sighting);
+    }
+    if (!isInstanceCredential(credential.kind)) continue;
+    if (credential.accessKeyId) instanceOfKey.set(credential.accessKeyId, credential.instanceId);
+    // Learned only from AWS space or the org's endpoints: an address outside AWS is never an instance's own.
+    const learnable = source.class === 'aws' || (source.class === 'private' && usage.vpcEndpointId !== '');
+    if (learnable && usage.invokedBy === '' && isOnBoxAgentUsage(observation)) {
+      const list = onBox.get(address) ?? [];
+      const existing = list.find((s) => s.instanceId === credential.instanceId);
+      if (existing) {
+        existing.firstMs = Math.min(existing.firstMs, usage.firstMs);
+        existing.lastMs = Math.max(existing.lastMs, usage.lastMs);
+      } else {
+        list.push({
+          instanceId: credential.instanceId,
+          accountId: usage.accountId,
+          firstMs: usage.firstMs,
+          lastMs: usage.lastMs,
+        });
+      }
+      onBox.set(address, list);
+    }
+    if (credential.kind === 'ec2-instance' && credential.vending?.issuer === 'ec2' && credential.roleArn) {
+      const profile = roleDelivery.get(credential.roleArn.toLowerCase()) ?? { with: 0, without: 0 };
+      if (usage.ec2RoleDelivery.size > 0) profile.with += usage.calls;
+      else profile.without += usage.calls;
+      roleDelivery.set(credential.roleArn.toLowerCase(), profile);
+    }
+  }
+
+  const trustedAccounts = new Set<string>([
+    ...inputs.trustedAccounts,
+    ...inputs.recipientAccounts,
+    ...inputs.ownership.accounts,
+  ]);
+  trustedAccounts.delete('');
+  const ctx: DetectionContext = {
+    vending: inputs.vending,
+    ipRangesSyncToken: inputs.ipRangesSyncToken,
+    hasInventory: inputs.hasInventory,
+    ownership: inputs.ownership,
+    trustedAccounts,
+    onBox,
+    humanAddresses,
+    instanceOfKey,
+    roleDelivery,
+    revocations: inputs.revocations,
+  };
+
+  for (const observation of observations) {
+    const { usage, credential, source } = observation;
+    if (isInstanceCredential(credential.kind)) {
+      observation.instance = {
+        instanceId: credential.instanceId,
+        judgement: judgeInstanceSource(credential.instanceId, usage.accountId, usage, source, ctx),
+        chain: [],
+      };
+      continue;
+    }
+    const chain = chainToInstance(credential.accessKeyId, ctx);
+    if (chain) {
+      observation.instance = {
+        instanceId: chain.instanceId,
+        judgement: judgeInstanceSource(chain.instanceId, usage.accountId, usage, source, ctx),
+        chain: chain.keys,
+      };
+    }
+  }
+  return { ctx, observations };
+}
+
+/** Follows AssumeRole calls back from a key to an instance's key, if the chain starts at one. */
+function chainToInstance(
+  accessKeyId: string,
+  ctx: DetectionContext,
+): { instanceId: string; keys: string[] } | undefined {
+  const keys = [accessKeyId];
+  let current = ctx.vending.get(accessKeyId);
+  for (let depth = 0; current && current.issuer === 'caller' && depth < MAX_CHAIN; depth++) {
+    const caller = current.callerAccessKeyId;
+    if (!caller || keys.includes(caller)) return undefined;
+    keys.unshift(caller);
+    const instanceId = ctx.instanceOfKey.get(caller);
+    if (instanceId) return { instanceId, keys };
+    current = ctx.vending.get(caller);
+  }
+  return undefined;
+}
