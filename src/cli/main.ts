@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, OffboxError } from '../errors.js';
 import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
+import { registerDemo } from './demo.js';
 import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
+import { registerSimulate } from './simulate.js';
 
 // The AWS SDK warns on every run under Node 20 about its own future support policy; that says
 // nothing about the scan and would bury offbox's status lines. Users can still opt back in.
@@ -17,7 +19,9 @@ function buildProgram(): Command {
     .version(offboxVersion())
     .showHelpAfterError('(run offbox --help for usage)')
     .exitOverride();
+  registerDemo(program);
   registerScan(program);
+  registerSimulate(program);
   registerInventory(program);
   registerRanges(program);
   return program;

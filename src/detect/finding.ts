@@ -80,7 +80,11 @@ export interface Finding {
     ipRangesSyncToken: string;
     /** Vending events (AssumeRole by ec2.amazonaws.com …) that tie the keys to the instance. */
     vendingEventIds: string[];
+    /** Web-tier findings: every `path:line` (1-based) of the requests they cover. */
+    locations?: string[];
   };
+  /** Web-tier findings: the first request the finding covers. */
+  request?: { method: string; url: string; clientIp: string; status: number };
   attack: { technique: string; analytic: string; tactic: string };
   response: { commands: string[] };
 }

@@ -17,13 +17,28 @@ export const instanceCredentialNonSdkClient: Detector = {
 
   evaluate(observation) {
     const { usage, credential, instance } = observation;
-    if (!instance || usage.clientFamily === '' || instance.judgement.kind !== 'expected') return undefined;
+    if (!instance || usage.clientFamily === '') return undefined;
+    const judgement = instance.judgement;
+    const unknownAddress =
+      judgement.kind === 'undecided' || (judgement.kind === 'foreign-aws' && judgement.confidence === 'low');
+    if (unknownAddress) {
+      return {
+        confidence: 'low',
+        sourceOwner: 'unknown',
+        reasons: [
+          `calls signed with ${instance.instanceId}'s credential came from ${observation.source.ip} with a ${usage.clientFamily} client (${[...usage.userAgents][0] ?? ''}), which no AWS SDK, CLI or agent uses`,
+          `whether ${observation.source.ip} is the instance's own address is unknown (no inventory entry and no on-box evidence; pass --inventory): relayed pre-signed requests if it is, use away from the instance if not`,
+          anchorReason(credential),
+        ],
+      };
+    }
+    if (judgement.kind !== 'expected') return undefined;
     return {
       confidence: 'medium',
-      sourceOwner: instance.judgement.reasons[0] ?? 'the instance',
+      sourceOwner: judgement.reasons[0] ?? 'the instance',
       reasons: [
         `calls signed with ${instance.instanceId}'s credential came from its own address ${observation.source.ip} with a ${usage.clientFamily} client (${[...usage.userAgents][0] ?? ''}), which no AWS SDK, CLI or agent uses: pre-signed requests relayed through the instance`,
-        instance.judgement.reasons[0] ?? '',
+        judgement.reasons[0] ?? '',
         anchorReason(credential),
       ].filter(Boolean),
     };

@@ -20,7 +20,12 @@ export const instanceSessionNameSpoof: Detector = {
     if (credential.kind === 'ec2-instance-identity' || usage.invokedBy !== '') return undefined;
     if (!isInstanceId(credential.sessionName)) return undefined;
     const vending = credential.vending;
-    if (vending && vending.issuer !== 'ec2') {
+    // Scripts on an instance often name their chained session after the instance itself: that is
+    // role chaining (judged by its own detector), not an impersonation.
+    const selfNamed =
+      vending?.issuer === 'caller' &&
+      ctx.instanceOfKey.get(vending.callerAccessKeyId) === credential.sessionName.toLowerCase();
+    if (vending && vending.issuer !== 'ec2' && !selfNamed) {
       return {
         confidence: 'high',
         sourceOwner: '',
@@ -30,6 +35,7 @@ export const instanceSessionNameSpoof: Detector = {
       };
     }
     if (vending || credential.kind !== 'ec2-instance' || usage.ec2RoleDelivery.size > 0) return undefined;
+    // (a self-named chain has a vending record and ends above)
     const profile = ctx.roleDelivery.get(credential.roleArn.toLowerCase());
     if (!profile || profile.with === 0) return undefined;
     return {

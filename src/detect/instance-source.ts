@@ -63,6 +63,26 @@ function humanReason(humans: string[], address: string): string[] {
   return [`${address} is also used by ${shown} at the same time: a person's workstation or tooling, not the instance`];
 }
 
+function crossInstance(
+  instanceId: string,
+  address: string,
+  other: string,
+  confidence: Confidence,
+  evidence: string,
+  humans: string[],
+): SourceJudgement {
+  return {
+    kind: 'cross-instance',
+    confidence,
+    owner: `instance ${other}`,
+    otherInstanceId: other,
+    reasons: [
+      `${evidence}, not to ${instanceId}: the credential of ${instanceId} is being used on another instance`,
+      ...humanReason(humans, address),
+    ],
+  };
+}
+
 /** Judges a usage of instance `instanceId`'s credential from `source`. */
 export function judgeInstanceSource(
   instanceId: string,
@@ -111,6 +131,12 @@ export function judgeInstanceSource(
 
   // An address in AWS space: the instance's own, another instance's, or nobody's in the org.
   const owners = ownersDuring(ctx, address, usage);
+  // Where the inventory lists the instance, it is the authority on the instance's current addresses:
+  // learned evidence (agent sightings, repeated keys) only fills the gaps it cannot know — instances
+  // gone before the snapshot, and addresses from before the instance's last start.
+  const launchedMs = instance?.source.startsWith('inventory') ? Date.parse(instance.launchTime) : Number.NaN;
+  const inventoryAuthoritative =
+    ctx.ownership.accounts.has(accountId) && !Number.isNaN(launchedMs) && usage.lastMs >= launchedMs;
   const sightings = humans.length > 0 ? [] : (ctx.onBox.get(address) ?? []);
   const ownOwner = owners.find(
     (o) =>
@@ -118,35 +144,27 @@ export function judgeInstanceSource(
       (o.kind === 'nat-gateway' && instance !== undefined && o.vpcId !== '' && o.vpcId === instance.vpcId),
   );
   if (ownOwner) return { kind: 'expected', reasons: [`${address} is ${describeOwner(ownOwner)} (${ownOwner.source})`] };
-  if (sightings.some((s) => s.instanceId === instanceId)) {
+  if (!inventoryAuthoritative && sightings.some((s) => s.instanceId === instanceId)) {
     return { kind: 'expected', reasons: [`${instanceId}'s own SSM agent or identity role calls from ${address}`] };
   }
 
   const otherInstance = owners.find((o) => o.kind === 'instance' && o.instanceId !== instanceId);
-  const otherSighting = sightings.find((s) => s.instanceId !== instanceId);
-  if (otherInstance || otherSighting) {
-    const other = otherInstance?.instanceId ?? otherSighting!.instanceId;
-    const evidence = otherInstance
-      ? `${address} belongs to ${describeOwner(otherInstance)} (${otherInstance.source})`
-      : `${other}'s own SSM agent or identity role calls from ${address}`;
-    return {
-      kind: 'cross-instance',
-      confidence: otherInstance ? 'high' : 'medium',
-      owner: `instance ${other}`,
-      otherInstanceId: other,
-      reasons: [
-        `${evidence}, not to ${instanceId}: the credential of ${instanceId} is being used on another instance`,
-        ...humanReason(humans, address),
-      ],
-    };
+  if (otherInstance) {
+    return crossInstance(
+      instanceId,
+      address,
+      otherInstance.instanceId,
+      'high',
+      `${address} belongs to ${describeOwner(otherInstance)} (${otherInstance.source})`,
+      humans,
+    );
   }
-
   const natOfOtherVpc = owners.find((o) => o.kind === 'nat-gateway');
   if (natOfOtherVpc) {
-    if (!instance?.vpcId) {
+    if (!instance?.vpcId || !natOfOtherVpc.vpcId) {
       return {
         kind: 'undecided',
-        reasons: [`${address} is ${describeOwner(natOfOtherVpc)}; ${instanceId}'s VPC is unknown`],
+        reasons: [`${address} is ${describeOwner(natOfOtherVpc)}; cannot tell whether ${instanceId} runs behind it`],
       };
     }
     return {
@@ -162,12 +180,43 @@ export function judgeInstanceSource(
   if (orgOwned) {
     return { kind: 'undecided', reasons: [`${address} is ${describeOwner(orgOwned)}, not tied to a known instance`] };
   }
+  const ownKeys =
+    humans.length > 0 || inventoryAuthoritative ? 0 : (ctx.instanceKeysByAddress.get(instanceId)?.get(address) ?? 0);
+  if (ownKeys >= 2) {
+    return {
+      kind: 'expected',
+      reasons: [
+        `${ownKeys} different keys of ${instanceId}, vended at different times, were used from ${address}: its egress`,
+      ],
+    };
+  }
+  const sightedInstances = new Set(sightings.map((s) => s.instanceId));
+  if (sightedInstances.size >= 2) {
+    // Several instances' agents leave through this address: shared egress (a NAT), not one other box.
+    return {
+      kind: 'undecided',
+      reasons: [
+        `${address} is shared egress: the agents of ${[...sightedInstances].slice(0, 3).join(', ')} call from it`,
+      ],
+    };
+  }
+  const otherSighting = sightings.find((s) => s.instanceId !== instanceId);
+  if (otherSighting) {
+    return crossInstance(
+      instanceId,
+      address,
+      otherSighting.instanceId,
+      'medium',
+      `${otherSighting.instanceId}'s own SSM agent or identity role calls from ${address}`,
+      humans,
+    );
+  }
 
   const covered = ctx.ownership.accounts.has(accountId);
   const ownSightings = [...ctx.onBox.entries()]
-    .filter(([, list]) => list.some((s) => s.instanceId === instanceId))
+    .filter(([a, list]) => a !== address && list.some((s) => s.instanceId === instanceId))
     .map(([a]) => a);
-  const awsWhere = `${address} is in AWS ${source.rangeName || 'address space'}${source.awsRegion ? ` (${source.awsRegion})` : ''}`;
+  const awsWhere = `${address} is in ${source.rangeName || 'AWS address space'}${source.awsRegion ? ` (${source.awsRegion})` : ''}`;
   if (covered) {
     return {
       kind: 'foreign-aws',
@@ -214,18 +263,27 @@ function judgeEndpointPath(
   const endpointId = usage.vpcEndpointId;
   const endpointAccount = usage.vpcEndpointAccountId;
   if (endpointAccount !== '' && !ctx.trustedAccounts.has(endpointAccount)) {
+    const declared = ctx.declaredAccounts.size > 0;
     return {
       kind: 'foreign-vpce',
-      confidence: 'high',
+      confidence: declared ? 'high' : 'medium',
       owner: `VPC endpoint ${endpointId} of account ${endpointAccount}`,
       reasons: [
         `the call came through VPC endpoint ${endpointId}, owned by account ${endpointAccount} (vpcEndpointAccountId), which is not one of the org's accounts: the credential is used inside someone else's network`,
+        ...(declared
+          ? []
+          : [
+              "the org's accounts were taken from the trail only: set trustedAccounts in the config (or pass --inventory) if this account is yours",
+            ]),
       ],
     };
   }
   const known = ctx.ownership.vpcEndpoints.get(endpointId);
   if (!known && endpointAccount === '') {
-    const inventoried = [...ctx.ownership.vpcEndpoints.values()].some((e) => e.accountId === accountId);
+    // Only an inventory lists all of an account's endpoints; one CreateVpcEndpoint in the trail does not.
+    const inventoried = [...ctx.ownership.vpcEndpoints.values()].some(
+      (e) => e.accountId === accountId && e.source.startsWith('inventory'),
+    );
     if (inventoried) {
       return {
         kind: 'foreign-vpce',

@@ -33,12 +33,25 @@ export interface DetectionContext {
   ownership: OwnershipMap;
   /** The org's accounts: config trustedAccounts, inventory accounts and the trail's recipient accounts. */
   trustedAccounts: ReadonlySet<string>;
+  /** The accounts the user declared (config trustedAccounts) or inventoried: the firm part of trustedAccounts. */
+  declaredAccounts: ReadonlySet<string>;
   /** Address (canonical) → instances whose on-box agents called from it. Never learned from other traffic. */
   onBox: ReadonlyMap<string, OnBoxSighting[]>;
   /** Address (canonical) → human principals seen calling from it. */
   humanAddresses: ReadonlyMap<string, HumanSighting>;
+  /**
+   * Instance id → address (canonical) → distinct keys of the instance used from it. An address
+   * several of an instance's keys, vended at different times, were used from is the instance's
+   * egress; a thief with one stolen key does not produce that pattern.
+   */
+  instanceKeysByAddress: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Access key id → instance id, for keys known to be an instance's (vending or session name). */
   instanceOfKey: ReadonlyMap<string, string>;
+  /**
+   * Workload subject (task id, pod session) → addresses where one of its keys was used first. The
+   * workload fetches its credentials before anyone can steal them, so a key's first use is its own.
+   */
+  workloadFirstUse: ReadonlyMap<string, ReadonlySet<string>>;
   /** Lower-cased role ARN → EC2-vended instance usages with and without ec2RoleDelivery. */
   roleDelivery: ReadonlyMap<string, { with: number; without: number }>;
   /** AWSRevokeOlderSessions policies put on roles. */

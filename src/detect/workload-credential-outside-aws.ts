@@ -14,7 +14,8 @@ export const workloadCredentialOutsideAws: Detector = {
   title: 'Workload credential (ECS task, Lambda, EKS pod) used outside AWS',
   description:
     'An ECS task role, Lambda execution role or EKS Pod Identity credential signed calls from an address outside all AWS ' +
-    'ranges, private ranges and allowedSourceCidrs (or from a private address without a VPC endpoint: unverifiable).',
+    'ranges, private ranges and allowedSourceCidrs (or from a private address without a VPC endpoint: unverifiable); ' +
+    'task and pod credentials also when used from AWS address space the inventory does not attribute to the org.',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
   evaluate({ usage, credential, source }, ctx) {
@@ -41,12 +42,47 @@ export const workloadCredentialOutsideAws: Detector = {
         ],
       };
     }
-    return undefined;
+    // Lambda functions outside a VPC leave from AWS-owned addresses no inventory lists, so only
+    // tasks and pods, which leave through the org's interfaces, NATs and nodes, are judged in AWS space.
+    if (source.class !== 'aws' || credential.kind === 'lambda') return undefined;
+    const owners = [
+      ...ctx.ownership.ownersAt(source.ip, usage.firstMs),
+      ...ctx.ownership.ownersAt(source.ip, usage.lastMs),
+    ].filter((o) => o.accountId === '' || ctx.trustedAccounts.has(o.accountId));
+    if (owners.length > 0 || ctx.onBox.has(source.ip)) return undefined;
+    if (ctx.workloadFirstUse.get(credential.subject)?.has(source.ip)) return undefined;
+    const where = `${source.ip}, in ${source.rangeName || 'AWS address space'}${source.awsRegion ? ` (${source.awsRegion})` : ''}`;
+    if (!ctx.ownership.accounts.has(usage.accountId)) {
+      return {
+        confidence: 'low',
+        sourceOwner: 'unknown',
+        reasons: [
+          `${what} used from ${where}`,
+          `no inventory for account ${usage.accountId || '?'}: cannot tell the workload's own interface or NAT from someone else's EC2 (pass --inventory)`,
+          basis,
+        ],
+      };
+    }
+    return {
+      confidence: 'high',
+      sourceOwner: 'AWS address space outside the org',
+      reasons: [
+        `${what} used from ${where}, which no interface, NAT gateway, Elastic IP or instance of account ${usage.accountId} in the inventory holds: someone else's AWS resource`,
+        basis,
+      ],
+    };
   },
 
   severity({ observations, verdicts }) {
-    const base = verdicts.every((v) => v.confidence === 'low') ? 'medium' : 'high';
+    // An unverifiable private source is still a credential off its path; an unattributed AWS address
+    // without inventory is only a question.
+    const base = verdicts.some((v) => v.confidence === 'high')
+      ? 'high'
+      : verdicts.some((v) => v.confidence === 'medium' || v.sourceOwner === 'unverifiable')
+        ? 'medium'
+        : 'low';
     const reasons = escalationReasons(mergeActions(observations.map((o) => o.usage.actions)), []);
-    return { severity: reasons.length > 0 ? raise(base) : base, reasons };
+    // A question (low) stays a question whatever the calls were.
+    return { severity: reasons.length > 0 && base !== 'low' ? raise(base) : base, reasons };
   },
 };

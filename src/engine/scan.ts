@@ -42,7 +42,7 @@ export interface ScanOptions {
   ipRangesFile?: string;
   /** Already loaded ranges (tests, watch): wins over ipRangesFile. */
   awsRanges?: AwsRanges;
-  /** The org's inventory; CloudTrail ownership evidence is added to it. */
+  /** The org's inventory; CloudTrail ownership evidence is added to a copy of it. */
   inventory?: OwnershipMap;
   detectors?: readonly Detector[];
   limits?: Partial<FrameLimits & DecodeLimits>;
@@ -114,7 +114,7 @@ export class ScanState {
     trustedAccounts: readonly string[];
     ipRangesSyncToken: string;
   }): Finding[] {
-    const ownership = options.inventory ?? new OwnershipMap();
+    const ownership = options.inventory?.clone() ?? new OwnershipMap();
     this.ownershipEvidence.applyTo(ownership);
     const { ctx, observations } = buildDetectionContext({
       usages: this.usages.values(),

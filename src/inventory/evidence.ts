@@ -72,6 +72,13 @@ function collectStrings(value: unknown, keys: ReadonlySet<string>, out: Set<stri
   return out;
 }
 
+/** NAT gateway APIs wrap their parameters ({"DeleteNatGatewayRequest": {"NatGatewayId": …}}). */
+function natGatewayIdOf(request: Json, response: Json): string {
+  const fromResponse = findWithKey(response, 'natGatewayId');
+  const fromRequest = findWithKey(request, 'NatGatewayId');
+  return str(fromResponse?.['natGatewayId']) || str(fromRequest?.['NatGatewayId']);
+}
+
 const PRIVATE_KEYS = new Set(['privateIpAddress', 'privateIp']);
 const PUBLIC_KEYS = new Set(['publicIp', 'ipAddress', 'ipv6Address', 'carrierIp']);
 
@@ -108,7 +115,6 @@ export class OwnershipEvidence {
     const region = event.awsRegion;
     const request = event.requestParameters ?? {};
     const response = event.responseElements ?? {};
-    if (accountId) map.accounts.add(accountId);
 
     switch (event.eventName) {
       case 'RunInstances': {
@@ -201,9 +207,9 @@ export class OwnershipEvidence {
       }
       case 'CreateNatGateway':
       case 'AssociateNatGatewayAddress': {
-        const gateway = findWithKey(response, 'natGatewayId') ?? findWithKey(request, 'NatGatewayId') ?? {};
-        const natGatewayId = str(gateway['natGatewayId']) || str(gateway['NatGatewayId']);
-        const vpcId = str(gateway['vpcId']);
+        const natGatewayId = natGatewayIdOf(request, response);
+        // AssociateNatGatewayAddress does not repeat the VPC: the map knows it from the gateway's first address.
+        const vpcId = str(findWithKey(response, 'vpcId')?.['vpcId']);
         const addresses = items(findWithKey(response, 'natGatewayAddressSet')?.['natGatewayAddressSet']);
         for (const address of addresses) {
           const ip = str(address['publicIp']) || map.allocations.get(str(address['allocationId'])) || '';
@@ -214,12 +220,16 @@ export class OwnershipEvidence {
         }
         break;
       }
-      case 'DisassociateNatGatewayAddress':
-      case 'DeleteNatGateway': {
-        const natGatewayId = str(request['NatGatewayId']) || str(request['natGatewayId']);
-        const allocationIds = collectStrings(request, new Set(['AllocationId', 'allocationId']), new Set());
+      case 'DisassociateNatGatewayAddress': {
+        const natGatewayId = natGatewayIdOf(request, response);
+        const allocationIds = collectStrings([request, response], new Set(['AllocationId', 'allocationId']), new Set());
         const ips = [...allocationIds].map((id) => map.allocations.get(id) ?? '').filter(Boolean);
         for (const ip of ips) map.endAddress(ip, (o) => o.natGatewayId === natGatewayId, at);
+        break;
+      }
+      case 'DeleteNatGateway': {
+        const natGatewayId = natGatewayIdOf(request, response);
+        if (natGatewayId) map.endOwners((o) => o.natGatewayId === natGatewayId, at);
         break;
       }
       case 'CreateVpcEndpoint': {

@@ -8,7 +8,8 @@ type Json = Record<string, unknown>;
 
 /** Inventory files bigger than this are refused: a real describe-instances of a large org is far smaller. */
 const MAX_INVENTORY_FILE_BYTES = 512 * 1024 * 1024;
-const REGION = /\b([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)\b/;
+// No \b after the digit: availability zones (us-east-1d) and Local Zones (us-east-1-bos-1a) end in letters.
+const REGION = /(?<![a-z0-9])([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)(?!\d)/;
 const ACCOUNT = /(?:^|[/\\_.-])(\d{12})(?=$|[/\\_.-])/;
 
 function obj(value: unknown): Json | undefined {
@@ -116,16 +117,39 @@ function loadInstances(
       if (accountId) map.accounts.add(accountId);
       // A terminated instance's addresses went back to AWS: they are not the org's any more.
       if (state === 'terminated') continue;
+      // Public addresses are handed out at (re)start, which is what LaunchTime records: AWS reuses
+      // addresses, so the same address before then may have been anyone's. An Elastic IP may have been
+      // associated before LaunchTime, but its own record (describe-addresses, AssociateAddress) covers that.
+      const launchedMs = Date.parse(facts.launchTime);
+      const fromMs = Number.isNaN(launchedMs) ? Number.NEGATIVE_INFINITY : launchedMs;
       for (const ip of privateIps) {
         map.addAddress(
           ip,
-          owner({ kind: 'instance', scope: 'private', accountId, region, vpcId, instanceId, source: facts.source }),
+          owner({
+            kind: 'instance',
+            scope: 'private',
+            accountId,
+            region,
+            vpcId,
+            instanceId,
+            fromMs,
+            source: facts.source,
+          }),
         );
       }
       for (const ip of publicIps) {
         map.addAddress(
           ip,
-          owner({ kind: 'instance', scope: 'public', accountId, region, vpcId, instanceId, source: facts.source }),
+          owner({
+            kind: 'instance',
+            scope: 'public',
+            accountId,
+            region,
+            vpcId,
+            instanceId,
+            fromMs,
+            source: facts.source,
+          }),
         );
       }
     }
@@ -217,8 +241,10 @@ function loadNatGateways(
   for (const item of arr(document['NatGateways'])) {
     const g = obj(item) ?? {};
     if (str(g['State']) === 'deleted') continue;
+    const createdMs = Date.parse(str(g['CreateTime']));
     for (const address of arr(g['NatGatewayAddresses'])) {
       const a = obj(address) ?? {};
+      if (str(a['AllocationId']) && str(a['PublicIp'])) map.allocations.set(str(a['AllocationId']), str(a['PublicIp']));
       const base = {
         kind: 'nat-gateway' as const,
         accountId: hints.accountId,
@@ -226,6 +252,7 @@ function loadNatGateways(
         vpcId: str(g['VpcId']),
         natGatewayId: str(g['NatGatewayId']),
         networkInterfaceId: str(a['NetworkInterfaceId']),
+        fromMs: Number.isNaN(createdMs) ? Number.NEGATIVE_INFINITY : createdMs,
         source: `inventory ${file}`,
       };
       if (str(a['PublicIp'])) map.addAddress(str(a['PublicIp']), owner({ ...base, scope: 'public' }));

@@ -1,4 +1,4 @@
-import { formatIp, parseIp } from '../net/ip.js';
+import { formatIp, parseIp, unmapIpv4 } from '../net/ip.js';
 
 /** What kind of thing holds an address. */
 export type OwnerKind = 'instance' | 'nat-gateway' | 'vpc-endpoint' | 'network-interface' | 'elastic-ip';
@@ -70,7 +70,7 @@ export interface ManagedPolicyFacts {
 /** Canonical text of an address, so `::FFFF:1.2.3.4`, `1.2.3.4` compare equal; raw text when not an address. */
 export function canonicalAddress(text: string): string {
   const parsed = parseIp(text);
-  return parsed ? formatIp(parsed) : text;
+  return parsed ? formatIp(unmapIpv4(parsed)) : text;
 }
 
 /**
@@ -84,16 +84,22 @@ export class OwnershipMap {
   /** By lower-cased role ARN. */
   readonly roles = new Map<string, RoleFacts>();
   readonly managedPolicies = new Map<string, ManagedPolicyFacts>();
-  /** Accounts the inventory (or evidence) covers: an address of theirs not in the map is not theirs. */
+  /** Accounts the inventory covers: an address of theirs not in the map is not theirs. */
   readonly accounts = new Set<string>();
   /** Files read, for the report. */
   readonly sources: string[] = [];
-  /** Elastic IP allocation id → public address (inventory Addresses, AllocateAddress). */
+  /** Elastic IP allocation id → public address (inventory Addresses and NAT gateways, AllocateAddress). */
   readonly allocations = new Map<string, string>();
+  /** NAT gateway id → its VPC, so an address added to a gateway later is tied to the right network. */
+  readonly natGatewayVpcs = new Map<string, string>();
 
   addAddress(address: string, owner: AddressOwner): void {
     const key = canonicalAddress(address);
     if (key === '') return;
+    if (owner.kind === 'nat-gateway' && owner.natGatewayId) {
+      if (owner.vpcId) this.natGatewayVpcs.set(owner.natGatewayId, owner.vpcId);
+      else owner.vpcId = this.natGatewayVpcs.get(owner.natGatewayId) ?? '';
+    }
     const owners = this.byAddress.get(key);
     if (!owners) {
       this.byAddress.set(key, [owner]);
@@ -105,13 +111,17 @@ export class OwnershipMap {
         o.instanceId === owner.instanceId &&
         o.natGatewayId === owner.natGatewayId &&
         o.vpcEndpointId === owner.vpcEndpointId &&
-        o.networkInterfaceId === owner.networkInterfaceId,
+        (o.networkInterfaceId === owner.networkInterfaceId ||
+          o.networkInterfaceId === '' ||
+          owner.networkInterfaceId === ''),
     );
     if (duplicate) {
-      // The same holder seen twice: keep the earliest start, the latest end.
-      duplicate.fromMs = Math.min(duplicate.fromMs, owner.fromMs);
+      // The same holder seen twice. A snapshot only says "held at some point up to now"; an event says
+      // exactly when the hold began: the known start wins, so a later association never covers earlier use.
+      duplicate.fromMs = startOf(duplicate, owner);
       duplicate.toMs = Math.max(duplicate.toMs, owner.toMs);
       if (!duplicate.vpcId) duplicate.vpcId = owner.vpcId;
+      if (!duplicate.networkInterfaceId) duplicate.networkInterfaceId = owner.networkInterfaceId;
       if (!duplicate.region) duplicate.region = owner.region;
       return;
     }
@@ -122,6 +132,33 @@ export class OwnershipMap {
   endAddress(address: string, match: (owner: AddressOwner) => boolean, atMs: number): void {
     for (const owner of this.byAddress.get(canonicalAddress(address)) ?? []) {
       if (match(owner) && owner.fromMs <= atMs && owner.toMs > atMs) owner.toMs = atMs;
+    }
+  }
+
+  /** A deep copy: a scan adds its CloudTrail evidence to the copy, never to the caller's inventory. */
+  clone(): OwnershipMap {
+    const copy = new OwnershipMap();
+    for (const [address, owners] of this.byAddress)
+      copy.byAddress.set(
+        address,
+        owners.map((o) => ({ ...o })),
+      );
+    for (const [id, facts] of this.instances)
+      copy.instances.set(id, { ...facts, privateIps: [...facts.privateIps], publicIps: [...facts.publicIps] });
+    for (const [id, facts] of this.vpcEndpoints) copy.vpcEndpoints.set(id, { ...facts });
+    for (const [arn, facts] of this.roles) copy.roles.set(arn, facts);
+    for (const [arn, facts] of this.managedPolicies) copy.managedPolicies.set(arn, facts);
+    for (const account of this.accounts) copy.accounts.add(account);
+    copy.sources.push(...this.sources);
+    for (const [id, ip] of this.allocations) copy.allocations.set(id, ip);
+    for (const [id, vpc] of this.natGatewayVpcs) copy.natGatewayVpcs.set(id, vpc);
+    return copy;
+  }
+
+  /** Ends every hold, on any address, that matches (a deleted NAT gateway, a terminated instance). */
+  endOwners(match: (owner: AddressOwner) => boolean, atMs: number): void {
+    for (const owners of this.byAddress.values()) {
+      for (const owner of owners) if (match(owner) && owner.fromMs <= atMs && owner.toMs > atMs) owner.toMs = atMs;
     }
   }
 
@@ -166,6 +203,16 @@ export class OwnershipMap {
       this.byAddress.size === 0 && this.instances.size === 0 && this.vpcEndpoints.size === 0 && this.roles.size === 0
     );
   }
+}
+
+/** When a hold seen twice began: an event's time beats a snapshot's guess (LaunchTime, or none at all). */
+function startOf(a: AddressOwner, b: AddressOwner): number {
+  const aEvent = a.source.startsWith('CloudTrail');
+  const bEvent = b.source.startsWith('CloudTrail');
+  if (aEvent !== bEvent) return aEvent ? a.fromMs : b.fromMs;
+  if (a.fromMs === Number.NEGATIVE_INFINITY) return b.fromMs;
+  if (b.fromMs === Number.NEGATIVE_INFINITY) return a.fromMs;
+  return Math.min(a.fromMs, b.fromMs);
 }
 
 /** A blank owner record, filled in by the loaders. */
