@@ -131,21 +131,24 @@ export class ScanState {
   }
 }
 
+/** What reading the logs produced, before detection: the accumulated state and the input accounting. */
+export interface ReadResult {
+  state: ScanState;
+  stats: ScanStats;
+  warnings: InputWarning[];
+}
+
 /**
- * Reads every log object, frames and parses its records, and runs the CloudTrail
- * detectors over all of them. Bad files and records are reported through onWarning
- * and skipped; the good ones still produce their findings.
+ * Reads every log object, frames and parses its records and feeds the events to a ScanState.
+ * Bad files and records are reported through onWarning and skipped (or thrown with strict).
+ * `exposure` and `scan` share it; `scanCloudTrail` adds the detectors.
  */
-export async function scanCloudTrail(
+export async function readCloudTrail(
   objects: AsyncIterable<LogObject>,
-  options: ScanOptions = {},
-): Promise<ScanResult> {
+  options: Pick<ScanOptions, 'limits' | 'strict' | 'onWarning' | 'onProgress'> = {},
+): Promise<ReadResult> {
   const started = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const config = options.config ?? emptyConfig;
-  const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
-  const sources = buildSourceClassifier({ awsRanges, allowedCidrs: config.allowedSourceCidrs });
-  const suppressions = compileSuppressions(config.suppress);
   const warnings: InputWarning[] = [];
   const stats: ScanStats = {
     files: 0,
@@ -228,6 +231,27 @@ export async function scanCloudTrail(
     }
     if (fileBad) stats.badFiles += 1;
   }
+  stats.events = state.events;
+  stats.vendingEvents = state.vending.size;
+  stats.usages = state.usages.size;
+  stats.durationMs = performance.now() - started;
+  return { state, stats, warnings };
+}
+
+/**
+ * Reads every log object and runs the CloudTrail detectors over all of it. Bad files and
+ * records are reported through onWarning and skipped; the good ones still produce their findings.
+ */
+export async function scanCloudTrail(
+  objects: AsyncIterable<LogObject>,
+  options: ScanOptions = {},
+): Promise<ScanResult> {
+  const started = performance.now();
+  const config = options.config ?? emptyConfig;
+  const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
+  const sources = buildSourceClassifier({ awsRanges, allowedCidrs: config.allowedSourceCidrs });
+  const suppressions = compileSuppressions(config.suppress);
+  const { state, stats, warnings } = await readCloudTrail(objects, options);
 
   const detected = state.detect({
     detectors: options.detectors ?? cloudTrailDetectors,
@@ -237,9 +261,6 @@ export async function scanCloudTrail(
     ipRangesSyncToken: awsRanges.syncToken,
   });
   const { kept: findings, suppressed } = suppressions.apply(detected);
-  stats.events = state.events;
-  stats.vendingEvents = state.vending.size;
-  stats.usages = state.usages.size;
   stats.durationMs = performance.now() - started;
   return {
     findings,
