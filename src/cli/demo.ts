@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { loadConfig } from '../config/config.js';
-import { cloudTrailDetectors } from '../detect/registry.js';
+import { allDetectorIds } from '../detect/registry.js';
 import { scanCloudTrail } from '../engine/scan.js';
+import { scanWebLogs } from '../engine/web-scan.js';
 import { loadInventory } from '../inventory/load.js';
 import { renderTable, shouldUseColor } from '../report/index.js';
 import { escapeForTerminal } from '../report/escape.js';
@@ -45,13 +46,17 @@ export async function runDemo(options: DemoOptions, nextCommands: string[]): Pro
 
   const configFile = join(out, 'offbox.yaml');
   const inventory = loadInventory([join(out, 'inventory')]).map;
-  const result = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), {
-    config: loadConfig(configFile),
+  const config = loadConfig(configFile);
+  const trail = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), { config, inventory });
+  const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: ['.log', '.log.gz'] }), {
+    config,
     inventory,
   });
+  const result = { findings: [...trail.findings, ...web.findings] };
   status(
-    `scanned ${result.stats.files} files, ${result.stats.events} events (${formatBytes(result.stats.bytes)}) in ` +
-      `${(result.stats.durationMs / 1000).toFixed(2)}s`,
+    `scanned ${trail.stats.files} CloudTrail files, ${trail.stats.events} events (${formatBytes(trail.stats.bytes)}) in ` +
+      `${(trail.stats.durationMs / 1000).toFixed(2)}s, and ${web.stats.files} ALB log files, ${web.stats.requests} requests in ` +
+      `${(web.stats.durationMs / 1000).toFixed(2)}s`,
   );
 
   const write = (text = '') => process.stdout.write(`${text}\n`);
@@ -60,7 +65,7 @@ export async function runDemo(options: DemoOptions, nextCommands: string[]): Pro
 
   const labels = JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')) as Label[];
   const { stories } = JSON.parse(readFileSync(join(out, 'story.json'), 'utf8')) as StoryFile;
-  const known = new Set(cloudTrailDetectors.map((detector) => detector.id));
+  const known = new Set(allDetectorIds);
   const evaluation = evaluateLabels(labels, result.findings, known);
 
   write(bold('What happened in this organisation'));

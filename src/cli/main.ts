@@ -8,6 +8,7 @@ import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
 import { registerSimulate } from './simulate.js';
+import { registerSsrf } from './ssrf.js';
 
 // The AWS SDK warns on every run under Node 20 about its own future support policy; that says
 // nothing about the scan and would bury offbox's status lines. Users can still opt back in.
@@ -22,6 +23,7 @@ function buildProgram(): Command {
   registerDemo(program);
   registerScan(program);
   registerSimulate(program);
+  registerSsrf(program);
   registerInventory(program);
   registerRanges(program);
   return program;

@@ -82,6 +82,8 @@ export interface Finding {
     vendingEventIds: string[];
     /** Web-tier findings: every `path:line` (1-based) of the requests they cover. */
     locations?: string[];
+    /** True when more requests matched than `locations` lists. */
+    locationsTruncated?: boolean;
   };
   /** Web-tier findings: the first request the finding covers. */
   request?: { method: string; url: string; clientIp: string; status: number };

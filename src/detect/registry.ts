@@ -6,7 +6,10 @@ import { instanceCredentialOutsideAws } from './instance-credential-outside-aws.
 import { instanceCredentialRoleChain } from './instance-credential-role-chain.js';
 import { instanceSessionNameSpoof } from './instance-session-name-spoof.js';
 import { revokedSessionUse } from './revoked-session-use.js';
+import { imdsSsrfAttempt } from './imds-ssrf-attempt.js';
+import { signedAwsUrlInRequest } from './signed-aws-url-in-request.js';
 import type { Detector } from './types.js';
+import type { WebDetector } from './web-types.js';
 import { workloadCredentialOutsideAws } from './workload-credential-outside-aws.js';
 
 /** Every CloudTrail detector, in the order findings are listed. Ids are a contract (SPEC §2). */
@@ -20,6 +23,15 @@ export const cloudTrailDetectors: readonly Detector[] = [
   instanceCredentialNonSdkClient,
   workloadCredentialOutsideAws,
   revokedSessionUse,
+];
+
+/** The web-tier detectors (ALB, ELB, CloudFront, WAF, nginx/Apache), run by `offbox ssrf`. */
+export const webDetectors: readonly WebDetector[] = [imdsSsrfAttempt, signedAwsUrlInRequest];
+
+/** Every detector id offbox has, CloudTrail and web. */
+export const allDetectorIds: readonly string[] = [
+  ...cloudTrailDetectors.map((d) => d.id),
+  ...webDetectors.map((d) => d.id),
 ];
 
 export function findDetector(id: string): Detector | undefined {

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipReproducible } from './cloudtrail-writer.js';
 import type { Alb } from './organisation.js';
 import type { Rng } from './prng.js';
 import { MINUTE, datePath, fileStamp, isoMicros } from './time.js';
@@ -145,7 +145,7 @@ export class AlbWriter {
         .sort((a, b) => a.time - b.time)
         .map((l) => l.text)
         .join('\n')}\n`;
-      const body = gzipSync(text, { level: this.o.level });
+      const body = gzipReproducible(text, this.o.level);
       this.writes.push(mkdir(dirname(full), { recursive: true }).then(() => writeFile(full, body)));
       this.files++;
     }

@@ -12,7 +12,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Rng } from './prng.js';
 import { serialise, type EventSpec } from './record.js';
 import { HOUR, MINUTE, datePath, fileStamp, fileStampSeconds, isoSeconds } from './time.js';
@@ -29,6 +29,18 @@ const MAX_PENDING = 8 * 1024 * 1024;
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 // gzip header: magic, deflate, no flags, mtime 0 (reproducible), no extra flags, OS = Unix.
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+
+/**
+ * gzip with a fixed header (mtime 0, OS = Unix): zlib's own header names the build platform,
+ * which would make output differ between operating systems.
+ */
+export function gzipReproducible(data: string | Buffer, level: number): Buffer {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(buf) >>> 0, 0);
+  trailer.writeUInt32LE(buf.length % 2 ** 32, 4);
+  return Buffer.concat([GZIP_HEADER, deflateRawSync(buf, { level }), trailer]);
+}
 
 interface LogFile {
   account: string;
@@ -240,6 +252,7 @@ export class CloudTrailWriter {
       if (file.window > window) continue;
       this.open.delete(key);
       this.close(file);
+      if (this.inFlightBytes > MAX_IN_FLIGHT) await this.backpressure();
     }
     await this.backpressure();
     this.writeDueDigests(this.o.start + (window + 1) * WINDOW);
@@ -308,7 +321,7 @@ export class CloudTrailWriter {
     });
     const full = join(this.o.root, path);
     const step = mkdir(dirname(full), { recursive: true })
-      .then(() => writeFile(full, gzipSync(text, { level: this.o.level })))
+      .then(() => writeFile(full, gzipReproducible(text, this.o.level)))
       .catch((error: unknown) => {
         this.failure ??= error;
       })

@@ -199,8 +199,16 @@ class InventoryBuilder {
     const account = estate.account;
     const enis: Json[] = [];
     for (const inst of estate.instances) {
-      if (inst.launch <= end && (inst.terminate === undefined || inst.terminate > end))
-        enis.push(this.instanceEni(inst));
+      if (inst.launch > end || (inst.terminate !== undefined && inst.terminate <= end)) continue;
+      // describe-network-interfaces names the instance in the attachment; describe-instances does not.
+      const eni = this.instanceEni(inst);
+      enis.push({
+        ...eni,
+        Attachment: { ...(eni['Attachment'] as Json), InstanceId: inst.id, InstanceOwnerId: account.id },
+        AvailabilityZone: inst.subnet.az,
+        RequesterManaged: false,
+        TagSet: [],
+      });
     }
     const managed = (
       id: string,

@@ -333,7 +333,11 @@ describe('simulateOrganisation', () => {
       const base = path.split(sep).pop()!.split('.')[0]!;
       const doc = JSON.parse(readFileSync(path, 'utf8')) as Rec;
       assert.ok(Array.isArray(doc[keys[base]!]), `${path} has ${keys[base]}`);
-      for (const eni of doc['NetworkInterfaces'] ?? []) seenTypes.add(eni['InterfaceType']);
+      for (const eni of doc['NetworkInterfaces'] ?? []) {
+        seenTypes.add(eni['InterfaceType']);
+        if (eni['InterfaceType'] === 'interface' && !eni['RequesterManaged'])
+          assert.match(eni['Attachment']['InstanceId'], /^i-/);
+      }
     }
     assert.ok(seenTypes.has('nat_gateway') && seenTypes.has('vpc_endpoint') && seenTypes.has('interface'));
     const config = readFileSync(join(org.out, 'offbox.yaml'), 'utf8');

@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
-import { cloudTrailDetectors } from '../../src/detect/registry.js';
+import { allDetectorIds } from '../../src/detect/registry.js';
 import { scanCloudTrail } from '../../src/engine/scan.js';
+import { scanWebLogs } from '../../src/engine/web-scan.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { simulateOrganisation } from '../../src/simulate/index.js';
 import { evaluateLabels, labelMatches, type Label } from '../../src/simulate/label-match.js';
 import { listLocal } from '../../src/sources/local.js';
 
 const SEEDS = [1, 2, 3];
-const built = new Set(cloudTrailDetectors.map((d) => d.id));
+const built = new Set(allDetectorIds);
 const work = mkdtempSync(join(tmpdir(), 'offbox-sim-e2e-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -37,11 +38,15 @@ for (const seed of SEEDS) {
 
     it('with inventory: every label of a built detector is recovered, nothing unexpected', async () => {
       const { map } = loadInventory([join(out, 'inventory')]);
-      const result = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), {
-        config: loadConfig(join(out, 'offbox.yaml')),
+      const config = loadConfig(join(out, 'offbox.yaml'));
+      const trail = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), { config, inventory: map });
+      const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: ['.log', '.log.gz'] }), {
+        config,
         inventory: map,
       });
-      assert.deepEqual(result.warnings, []);
+      assert.deepEqual(trail.warnings, []);
+      assert.deepEqual(web.warnings, []);
+      const result = { findings: [...trail.findings, ...web.findings] };
       const evaluation = evaluateLabels(labels, result.findings, built);
       assert.deepEqual(evaluation.missed.map(describeLabel), [], 'missed labels');
       assert.deepEqual(

@@ -267,7 +267,7 @@ function targetRequest(
     inst.estate,
     alb,
     inst,
-    time,
+    time + rng.int(1000),
     rng,
     { ip: clientIp, userAgent },
     { method: 'GET', path, status, sent, received: rng.intIn(250, 600) },
@@ -990,7 +990,13 @@ function ssrfRelay(b: StoryBuilder): void {
       });
     }
   }
-  b.label({ detector: 'signed-aws-url-in-request', accountId: account.id, sourceIp: client, instanceId: s.id });
+  b.label({
+    detector: 'signed-aws-url-in-request',
+    accountId: account.id,
+    sourceIp: client,
+    instanceId: s.id,
+    accessKeyId: k.keyId,
+  });
   b.label({
     detector: 'instance-credential-non-sdk-client',
     accountId: account.id,

@@ -1,0 +1,212 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { SEVERITIES } from '../detect/finding.js';
+import { scanWebLogs, type WebScanResult } from '../engine/web-scan.js';
+import { loadInventory } from '../inventory/load.js';
+import type { OwnershipMap } from '../inventory/ownership.js';
+import { resolveRangesFile } from '../net/user-ranges.js';
+import { renderFindings, shouldUseColor } from '../report/index.js';
+import { offboxVersion } from '../report/version.js';
+import { openSources } from '../sources/index.js';
+import { openStore } from '../store/store.js';
+import { UsageError } from '../errors.js';
+import { FORMAT_NAMES, WEB_LOG_FORMATS } from '../weblogs/request.js';
+import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { addOutputOptions, addSourceOptions, exitCodeFor, parseFailOn, parseFormat } from './scan.js';
+
+/** Past this many problems in one file, the rest are counted, not listed. */
+const WARNINGS_SHOWN_PER_FILE = 10;
+
+/** File name endings read when walking a folder: access logs, ALB/ELB/CloudFront `.gz`, WAF JSON. */
+export const WEB_LOG_EXTENSIONS: readonly string[] = Object.freeze([
+  '.log',
+  '.log.gz',
+  '.gz',
+  '.txt',
+  '.json',
+  '.jsonl',
+  '.ndjson',
+]);
+
+export interface SsrfCliOptions {
+  inventory?: string[];
+  format?: string;
+  output?: string;
+  failOn: string;
+  db?: string;
+  config?: string;
+  ipRanges?: string;
+  strict?: boolean;
+  progress: boolean;
+  extensions?: string;
+  maxLineKib?: string;
+  endpointUrl?: string;
+  profile?: string;
+  region?: string;
+}
+
+function parseMaxLine(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]{1,7}$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`--max-line-kib ${value} is not a positive number`, 'give the limit in KiB, e.g. 64');
+  }
+  return Number(value) * 1024;
+}
+
+function summarise(result: WebScanResult): string {
+  const { stats } = result;
+  const counts = SEVERITIES.map((s) => [s, result.findings.filter((f) => f.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  const found =
+    result.findings.length === 0 ? 'no findings' : `${result.findings.length} findings (${counts.join(', ')})`;
+  const formats = WEB_LOG_FORMATS.filter((f) => stats.formats[f] > 0)
+    .map((f) => `${stats.formats[f]} ${FORMAT_NAMES[f]}`)
+    .join(', ');
+  const skipped =
+    stats.badFiles + stats.badLines > 0
+      ? `; skipped ${stats.badFiles} bad files and ${stats.badLines} bad lines (listed above)`
+      : '';
+  const suppressed =
+    result.suppressed.length > 0 ? `; ${result.suppressed.length} suppressed by config (listed above)` : '';
+  return (
+    `scanned ${stats.files} files, ${stats.requests} requests${formats ? ` (${formats})` : ''}, ` +
+    `${formatBytes(stats.bytes)} in ${(stats.durationMs / 1000).toFixed(2)}s — ${found}${suppressed}${skipped}`
+  );
+}
+
+/** Runs `offbox ssrf`: read, detect, print, store; returns the exit code. */
+export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise<number> {
+  const failOn = parseFailOn(options.failOn);
+  const stdoutIsTty = process.stdout.isTTY === true && options.output === undefined;
+  const format = parseFormat(options.format, stdoutIsTty);
+  const maxLineBytes = parseMaxLine(options.maxLineKib);
+  const config = options.config ? loadConfig(options.config) : undefined;
+  const progress = progressLine(options.progress);
+  const rangesFile = resolveRangesFile(options.ipRanges);
+  const warningsPerFile = new Map<string, number>();
+
+  let inventory: OwnershipMap | undefined;
+  if (options.inventory && options.inventory.length > 0) {
+    const loaded = loadInventory(options.inventory);
+    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
+    inventory = loaded.map;
+    status(
+      `inventory: ${inventory.instances.size} instances, ${inventory.addressCount} addresses, ${inventory.roles.size} roles`,
+    );
+  }
+
+  const extensions = options.extensions
+    ? options.extensions
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '')
+    : WEB_LOG_EXTENSIONS;
+  const objects = openSources(paths, {
+    extensions,
+    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  });
+  const result = await scanWebLogs(objects, {
+    ...(config ? { config } : {}),
+    ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
+    ...(inventory ? { inventory } : {}),
+    ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+    strict: options.strict === true,
+    onWarning: (warning) => {
+      const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
+      warningsPerFile.set(warning.file, shown);
+      if (shown > WARNINGS_SHOWN_PER_FILE) return;
+      progress.done();
+      const where = warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`;
+      statusUntrusted(`warning: ${where}: ${warning.reason}`);
+    },
+    onProgress: (p) =>
+      progress.update(`offbox: ${p.files} files, ${p.requests} requests, ${formatBytes(p.bytes)} — ${p.currentFile}`),
+  });
+  progress.done();
+  for (const [file, count] of warningsPerFile) {
+    if (count > WARNINGS_SHOWN_PER_FILE) {
+      statusUntrusted(
+        `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad lines not shown (--format json lists them; --strict stops at the first)`,
+      );
+    }
+  }
+  for (const hidden of result.suppressed) {
+    statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
+  }
+  for (const rule of result.expiredSuppressions) {
+    statusUntrusted(
+      `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
+    );
+  }
+
+  const text = renderFindings(result.findings, format, {
+    color: format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env),
+    meta: {
+      command: 'ssrf',
+      inputs: paths,
+      ipRangesSyncToken: result.ipRangesSyncToken,
+      stats: result.stats,
+      warningCount: result.stats.badFiles + result.stats.badLines,
+      warnings: result.warnings,
+      suppressed: result.suppressed,
+    },
+    version: offboxVersion(),
+  });
+  writeResults(text, options.output);
+
+  if (options.db) {
+    const store = openStore(options.db);
+    try {
+      const runId = store.beginRun('ssrf', paths);
+      const { inserted, updated } = store.upsertFindings(result.findings, runId);
+      store.finishRun(runId, {
+        events: result.stats.requests,
+        findings: result.findings.length,
+        warnings: result.warnings.length,
+        ipRangesSyncToken: result.ipRangesSyncToken,
+      });
+      status(`stored findings in ${options.db}: ${inserted} new, ${updated} updated`);
+    } finally {
+      store.close();
+    }
+  }
+  status(summarise(result));
+  return exitCodeFor(result.findings, failOn);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Registers `offbox ssrf PATH…`: metadata-service SSRF attempts and relayed signed AWS requests in web logs. */
+export function registerSsrf(program: Command): void {
+  const command = program
+    .command('ssrf')
+    .description(
+      'scan web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache) for metadata-service SSRF attempts and relayed signed AWS requests',
+    )
+    .argument('<paths...>', 'files, folders (recursive), s3://bucket/prefix, or - for stdin; plain or gzip')
+    .option('-c, --config <file>', 'offbox.yaml: allowedSourceCidrs, suppress')
+    .option(
+      '-i, --inventory <dir>',
+      'AWS CLI JSON outputs (describe-instances, get-account-authorization-details …): which instance is behind each ALB target; repeatable',
+      collect,
+      [],
+    )
+    .option('--ip-ranges <file>', "AWS ip-ranges.json to classify client addresses (default: offbox's snapshot)")
+    .option(
+      '--extensions <list>',
+      `file endings read in folders, comma-separated (default: ${WEB_LOG_EXTENSIONS.join(',')})`,
+    )
+    .option('--max-line-kib <n>', 'longest line read, in KiB; longer lines are reported and skipped (default: 64)')
+    .option('--strict', 'treat any bad file or line as an error (exit 2)')
+    .option('--no-progress', 'no progress line on stderr');
+  addOutputOptions(command);
+  addSourceOptions(command);
+  command.action(async (paths: string[], options: SsrfCliOptions) => {
+    process.exitCode = await runSsrf(paths, options);
+  });
+}
