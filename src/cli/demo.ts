@@ -7,6 +7,9 @@ import { loadConfig } from '../config/config.js';
 import { allDetectorIds } from '../detect/registry.js';
 import { scanCloudTrail } from '../engine/scan.js';
 import { scanWebLogs } from '../engine/web-scan.js';
+import { buildExposureReport } from '../exposure/backlog.js';
+import { exposureFinding } from '../exposure/findings.js';
+import { exposureReading } from '../exposure/read.js';
 import { loadInventory } from '../inventory/load.js';
 import { renderTable, shouldUseColor } from '../report/index.js';
 import { escapeForTerminal } from '../report/escape.js';
@@ -52,6 +55,9 @@ export async function runDemo(options: DemoOptions, nextCommands: string[]): Pro
     config,
     inventory,
   });
+  const reading = exposureReading(trail.state, trail, { config, inventory });
+  const backlog = buildExposureReport({ ...reading, ownership: reading.ownership });
+  const exposure = backlog.items.map((item) => exposureFinding(item, trail.ipRangesSyncToken));
   const result = { findings: [...trail.findings, ...web.findings] };
   status(
     `scanned ${trail.stats.files} CloudTrail files, ${trail.stats.events} events (${formatBytes(trail.stats.bytes)}) in ` +
@@ -66,7 +72,7 @@ export async function runDemo(options: DemoOptions, nextCommands: string[]): Pro
   const labels = JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')) as Label[];
   const { stories } = JSON.parse(readFileSync(join(out, 'story.json'), 'utf8')) as StoryFile;
   const known = new Set(allDetectorIds);
-  const evaluation = evaluateLabels(labels, result.findings, known);
+  const evaluation = evaluateLabels(labels, [...result.findings, ...exposure], known);
 
   write(bold('What happened in this organisation'));
   for (const story of stories) {

@@ -4,6 +4,7 @@ import { ExitCode, OffboxError } from '../errors.js';
 import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
 import { registerDemo } from './demo.js';
+import { registerExposure } from './exposure.js';
 import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
@@ -21,6 +22,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run offbox --help for usage)')
     .exitOverride();
   registerDemo(program);
+  registerExposure(program);
   registerScan(program);
   registerSimulate(program);
   registerSsrf(program);

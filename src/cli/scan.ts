@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { isSeverity, severityRank, SEVERITIES, type Finding, type Severity } from '../detect/finding.js';
+import { buildIncidents } from '../engine/incidents.js';
 import { scanCloudTrail, type ScanResult } from '../engine/scan.js';
+import { scanWebLogs, type WebScanResult } from '../engine/web-scan.js';
 import { ExitCode, UsageError } from '../errors.js';
 import {
   defaultFormat,
@@ -14,16 +16,20 @@ import {
 import { offboxVersion } from '../report/version.js';
 import { loadInventory } from '../inventory/load.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
+import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
 import { openStore } from '../store/store.js';
 import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { WEB_LOG_EXTENSIONS } from './ssrf.js';
 
 /** Past this many problems in one file, the rest are counted, not listed. */
 const WARNINGS_SHOWN_PER_FILE = 10;
 
 export interface ScanCliOptions {
   inventory?: string[];
+  /** Web logs (ALB, ELB, CloudFront, WAF, nginx/Apache) read alongside the trail; repeatable. */
+  webLogs?: string[];
   format?: string;
   output?: string;
   failOn: string;
@@ -56,23 +62,30 @@ export function exitCodeFor(findings: readonly Finding[], failOn: Severity | 'no
   return findings.some((finding) => severityRank(finding.severity) >= threshold) ? ExitCode.findings : ExitCode.ok;
 }
 
-function summarise(result: ScanResult): string {
+function summarise(result: ScanResult, web: WebScanResult | undefined, findings: readonly Finding[]): string {
   const counts = SEVERITIES.map(
-    (severity) => [severity, result.findings.filter((f) => f.severity === severity).length] as const,
+    (severity) => [severity, findings.filter((f) => f.severity === severity).length] as const,
   )
     .filter(([, count]) => count > 0)
     .map(([severity, count]) => `${count} ${severity}`);
   const { stats } = result;
-  const seconds = (stats.durationMs / 1000).toFixed(2);
-  const found =
-    result.findings.length === 0 ? 'no findings' : `${result.findings.length} findings (${counts.join(', ')})`;
+  const seconds = ((stats.durationMs + (web?.stats.durationMs ?? 0)) / 1000).toFixed(2);
+  const found = findings.length === 0 ? 'no findings' : `${findings.length} findings (${counts.join(', ')})`;
+  const webRead = web
+    ? ` and ${web.stats.files} web log files, ${web.stats.requests} requests (${formatBytes(web.stats.bytes)})`
+    : '';
+  const badFiles = stats.badFiles + (web?.stats.badFiles ?? 0);
   const skipped =
-    stats.badFiles + stats.badRecords > 0
-      ? `; skipped ${stats.badFiles} bad files and ${stats.badRecords} bad records (listed above)`
+    badFiles + stats.badRecords + (web?.stats.badLines ?? 0) > 0
+      ? `; skipped ${badFiles} bad files and ${stats.badRecords} bad records${web ? ` and ${web.stats.badLines} bad lines` : ''} (listed above)`
       : '';
-  const suppressed =
-    result.suppressed.length > 0 ? `; ${result.suppressed.length} suppressed by config (listed above)` : '';
-  return `scanned ${stats.files} files, ${stats.events} events (${formatBytes(stats.bytes)}) in ${seconds}s — ${found}${suppressed}${skipped}`;
+  const hidden = result.suppressed.length + (web?.suppressed.length ?? 0);
+  const suppressed = hidden > 0 ? `; ${hidden} suppressed by config (listed above)` : '';
+  return `scanned ${stats.files} files, ${stats.events} events (${formatBytes(stats.bytes)})${webRead} in ${seconds}s — ${found}${suppressed}${skipped}`;
+}
+
+function bySeverity(a: Finding, b: Finding): number {
+  return severityRank(b.severity) - severityRank(a.severity);
 }
 
 /** Shared by scan and demo: run, print, store, and return the exit code. */
@@ -83,6 +96,12 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   const config = options.config ? loadConfig(options.config) : undefined;
   const progress = progressLine(options.progress);
   const rangesFile = resolveRangesFile(options.ipRanges);
+  // Loaded once so both kinds of log are judged against the same snapshot.
+  const awsRanges = loadAwsRanges(rangesFile);
+  const webLogs = options.webLogs ?? [];
+  if (paths.includes('-') && webLogs.includes('-')) {
+    throw new UsageError('stdin (-) is named both as CloudTrail and as --web-logs', 'read one of them from a file');
+  }
   const warningsPerFile = new Map<string, number>();
 
   let inventory: OwnershipMap | undefined;
@@ -96,14 +115,15 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
     );
   }
 
-  const objects = openSources(paths, {
+  const s3Options = {
     ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.region ? { region: options.region } : {}),
-  });
+  };
+  const objects = openSources(paths, s3Options);
   const result = await scanCloudTrail(objects, {
     ...(config ? { config } : {}),
-    ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
+    awsRanges,
     ...(inventory ? { inventory } : {}),
     strict: options.strict === true,
     onWarning: (warning) => {
@@ -118,33 +138,74 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
       progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
   });
   progress.done();
-  for (const [file, count] of warningsPerFile) {
-    if (count > WARNINGS_SHOWN_PER_FILE) {
-      statusUntrusted(
-        `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad records not shown (--format json lists them; --strict stops at the first)`,
-      );
+  const reportDropped = (what: string) => {
+    for (const [file, count] of warningsPerFile) {
+      if (count > WARNINGS_SHOWN_PER_FILE) {
+        statusUntrusted(
+          `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad ${what} not shown (--format json lists them; --strict stops at the first)`,
+        );
+      }
     }
+    warningsPerFile.clear();
+  };
+  reportDropped('records');
+
+  let web: WebScanResult | undefined;
+  if (webLogs.length > 0) {
+    web = await scanWebLogs(openSources(webLogs, { extensions: WEB_LOG_EXTENSIONS, ...s3Options }), {
+      ...(config ? { config } : {}),
+      awsRanges,
+      ...(inventory ? { inventory } : {}),
+      strict: options.strict === true,
+      onWarning: (warning) => {
+        const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
+        warningsPerFile.set(warning.file, shown);
+        if (shown > WARNINGS_SHOWN_PER_FILE) return;
+        progress.done();
+        const where = warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`;
+        statusUntrusted(`warning: ${where}: ${warning.reason}`);
+      },
+      onProgress: (p) =>
+        progress.update(
+          `offbox: web logs: ${p.files} files, ${p.requests} requests, ${formatBytes(p.bytes)} — ${p.currentFile}`,
+        ),
+    });
+    progress.done();
+    reportDropped('lines');
   }
 
-  for (const hidden of result.suppressed) {
+  const suppressedAll = [...result.suppressed, ...(web?.suppressed ?? [])];
+  for (const hidden of suppressedAll) {
     statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
   }
+  // Both scans read the same config, so an expired rule would be reported twice.
   for (const rule of result.expiredSuppressions) {
     statusUntrusted(
       `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
     );
   }
 
-  const text = renderFindings(result.findings, format, {
+  const findings = [...result.findings, ...(web?.findings ?? [])].sort(bySeverity);
+  const incidents = buildIncidents(findings, {
+    ...(result.vending ? { vending: result.vending } : {}),
+    ...(result.revocations ? { revocations: result.revocations } : {}),
+  });
+  const text = renderFindings(findings, format, {
     color: format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env),
     meta: {
       inputs: paths,
+      ...(web ? { webInputs: webLogs } : {}),
       ipRangesSyncToken: result.ipRangesSyncToken,
       stats: result.stats,
-      warningCount: result.stats.badFiles + result.stats.badRecords,
+      ...(web ? { webStats: web.stats } : {}),
+      warningCount:
+        result.stats.badFiles + result.stats.badRecords + (web ? web.stats.badFiles + web.stats.badLines : 0),
       warnings: result.warnings,
-      suppressed: result.suppressed,
+      ...(web ? { webWarnings: web.warnings } : {}),
+      suppressed: suppressedAll,
+      incidents,
     },
+    incidents,
     version: offboxVersion(),
   });
   writeResults(text, options.output);
@@ -152,12 +213,12 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   if (options.db) {
     const store = openStore(options.db);
     try {
-      const runId = store.beginRun('scan', paths);
-      const { inserted, updated } = store.upsertFindings(result.findings, runId);
+      const runId = store.beginRun('scan', [...paths, ...webLogs]);
+      const { inserted, updated } = store.upsertFindings(findings, runId);
       store.finishRun(runId, {
-        events: result.stats.events,
-        findings: result.findings.length,
-        warnings: result.warnings.length,
+        events: result.stats.events + (web?.stats.requests ?? 0),
+        findings: findings.length,
+        warnings: result.warnings.length + (web?.warnings.length ?? 0),
         ipRangesSyncToken: result.ipRangesSyncToken,
       });
       status(`stored findings in ${options.db}: ${inserted} new, ${updated} updated`);
@@ -165,8 +226,8 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
       store.close();
     }
   }
-  status(summarise(result));
-  return exitCodeFor(result.findings, failOn);
+  status(summarise(result, web, findings));
+  return exitCodeFor(findings, failOn);
 }
 
 export function addSourceOptions(command: Command): Command {
@@ -204,6 +265,12 @@ export function registerScan(program: Command): void {
     .option(
       '-i, --inventory <dir>',
       'AWS CLI JSON outputs (describe-instances, … get-account-authorization-details); repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--web-logs <path>',
+      'web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache; file, folder or s3://) to link SSRF attempts and relayed signed requests with the trail; repeatable',
       collect,
       [],
     )

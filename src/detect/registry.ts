@@ -28,10 +28,14 @@ export const cloudTrailDetectors: readonly Detector[] = [
 /** The web-tier detectors (ALB, ELB, CloudFront, WAF, nginx/Apache), run by `offbox ssrf`. */
 export const webDetectors: readonly WebDetector[] = [imdsSsrfAttempt, signedAwsUrlInRequest];
 
-/** Every detector id offbox has, CloudTrail and web. */
+/** The IMDSv1 exposure backlog (`offbox exposure`, src/exposure/): a ranking of exposure, not an attack detector. */
+export const EXPOSURE_DETECTOR_ID = 'imdsv1-credential-delivery';
+
+/** Every detector id offbox has: CloudTrail, web and exposure. */
 export const allDetectorIds: readonly string[] = [
   ...cloudTrailDetectors.map((d) => d.id),
   ...webDetectors.map((d) => d.id),
+  EXPOSURE_DETECTOR_ID,
 ];
 
 export function findDetector(id: string): Detector | undefined {

@@ -5,7 +5,7 @@ import type { OffboxConfig } from '../config/config.js';
 import { emptyConfig } from '../config/config.js';
 import { cloudTrailDetectors } from '../detect/registry.js';
 import type { Finding } from '../detect/finding.js';
-import type { Detector } from '../detect/types.js';
+import type { DetectionContext, Detector, Observation } from '../detect/types.js';
 import type { CloudTrailEvent } from '../cloudtrail/event.js';
 import { extractRevocation, type Revocation } from '../detect/revocation.js';
 import { OwnershipEvidence } from '../inventory/evidence.js';
@@ -74,6 +74,12 @@ export interface ScanResult {
   /** Suppress rules past their expiry, no longer applied. */
   expiredSuppressions: OffboxConfig['suppress'];
   ipRangesSyncToken: string;
+  /** Every credential-vending event read, by access key id (incidents date a stolen key's issue from it). */
+  vending?: VendingIndex;
+  /** Every AWSRevokeOlderSessions policy put on a role, in reading order. */
+  revocations?: readonly Revocation[];
+  /** What was read, for commands that look at it another way (exposure). */
+  state: ScanState;
 }
 
 /** Warnings kept in the result; every one still goes to onWarning and into the counts. */
@@ -107,13 +113,16 @@ export class ScanState {
   }
 
   /** Classifies what was read and runs the detectors. */
-  detect(options: {
-    detectors: readonly Detector[];
-    sources: SourceClassifier;
-    inventory: OwnershipMap | undefined;
-    trustedAccounts: readonly string[];
-    ipRangesSyncToken: string;
-  }): Finding[] {
+  detect(options: AnalyseOptions & { detectors: readonly Detector[] }): Finding[] {
+    const { ctx, observations } = this.analyse(options);
+    return detectFindings(observations, options.detectors, ctx);
+  }
+
+  /**
+   * Classifies what was read against the inventory and the trail's own evidence: every usage as an
+   * observation, and the context detectors judge them in. Other commands (exposure) read it directly.
+   */
+  analyse(options: AnalyseOptions): { ctx: DetectionContext; observations: Observation[] } {
     const ownership = options.inventory?.clone() ?? new OwnershipMap();
     this.ownershipEvidence.applyTo(ownership);
     const { ctx, observations } = buildDetectionContext({
@@ -127,8 +136,15 @@ export class ScanState {
       revocations: this.revocations,
       ipRangesSyncToken: options.ipRangesSyncToken,
     });
-    return detectFindings(observations, options.detectors, ctx);
+    return { ctx, observations };
   }
+}
+
+export interface AnalyseOptions {
+  sources: SourceClassifier;
+  inventory: OwnershipMap | undefined;
+  trustedAccounts: readonly string[];
+  ipRangesSyncToken: string;
 }
 
 /** What reading the logs produced, before detection: the accumulated state and the input accounting. */
@@ -269,6 +285,9 @@ export async function scanCloudTrail(
     suppressed,
     expiredSuppressions: suppressions.expired,
     ipRangesSyncToken: awsRanges.syncToken,
+    vending: state.vending,
+    revocations: state.revocations,
+    state,
   };
 }
 

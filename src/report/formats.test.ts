@@ -131,7 +131,7 @@ describe('renderCsv', () => {
 
 describe('renderFindings', () => {
   it('knows its formats', () => {
-    assert.deepEqual([...FORMATS], ['table', 'json', 'ndjson', 'csv']);
+    assert.deepEqual([...FORMATS], ['table', 'json', 'ndjson', 'csv', 'markdown']);
     assert.ok(isOutputFormat('csv'));
     assert.ok(!isOutputFormat('xml'));
   });

@@ -1,15 +1,18 @@
 import type { Finding } from '../detect/finding.js';
 import { renderCsv } from './csv.js';
+import type { Incident } from '../engine/incidents.js';
 import { renderJson, renderNdjson } from './json.js';
+import { renderMarkdown } from './markdown.js';
 import { renderTable } from './table.js';
 
 export { escapeCsvCell, escapeForTerminal, escapeHtml, escapeMarkdown } from './escape.js';
 export { CSV_COLUMNS, renderCsv } from './csv.js';
 export { renderJson, renderNdjson } from './json.js';
+export { renderMarkdown, type MarkdownOptions } from './markdown.js';
 export { renderTable, shouldUseColor } from './table.js';
 
-/** Output formats; markdown, ocsf and asff will be added. */
-export const FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
+/** Output formats; ocsf and asff will be added. */
+export const FORMATS = ['table', 'json', 'ndjson', 'csv', 'markdown'] as const;
 /** One of {@link FORMATS}. */
 export type OutputFormat = (typeof FORMATS)[number];
 
@@ -29,9 +32,11 @@ export interface RenderOptions {
   color?: boolean;
   /** table: columns to fit (default 100). */
   width?: number;
-  /** json: the opaque `meta` object. */
+  /** json: the opaque `meta` object; markdown: the scope (inputs, webInputs, ipRangesSyncToken, warningCount, suppressed). */
   meta?: Record<string, unknown>;
-  /** json: fixed `version` / `generatedAt`, for reproducible output. */
+  /** markdown: findings linked into incidents; without them each finding is its own section. */
+  incidents?: readonly Incident[];
+  /** json, markdown: fixed `version` / `generatedAt`, for reproducible output. */
   version?: string;
   now?: Date;
 }
@@ -53,6 +58,13 @@ export function renderFindings(findings: readonly Finding[], format: OutputForma
       return renderNdjson(findings);
     case 'csv':
       return renderCsv(findings);
+    case 'markdown':
+      return renderMarkdown(findings, {
+        meta: opts.meta ?? {},
+        ...(opts.incidents !== undefined ? { incidents: opts.incidents } : {}),
+        ...(opts.version !== undefined ? { version: opts.version } : {}),
+        ...(opts.now !== undefined ? { now: opts.now } : {}),
+      });
     default: {
       const unknown: never = format;
       throw new Error(`unknown output format: ${String(unknown)}`);

@@ -9,6 +9,9 @@ import { loadConfig } from '../../src/config/config.js';
 import { allDetectorIds } from '../../src/detect/registry.js';
 import { scanCloudTrail } from '../../src/engine/scan.js';
 import { scanWebLogs } from '../../src/engine/web-scan.js';
+import { buildExposureReport } from '../../src/exposure/backlog.js';
+import { exposureFinding } from '../../src/exposure/findings.js';
+import { exposureReading } from '../../src/exposure/read.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { simulateOrganisation } from '../../src/simulate/index.js';
 import { evaluateLabels, labelMatches, type Label } from '../../src/simulate/label-match.js';
@@ -46,7 +49,9 @@ for (const seed of SEEDS) {
       });
       assert.deepEqual(trail.warnings, []);
       assert.deepEqual(web.warnings, []);
-      const result = { findings: [...trail.findings, ...web.findings] };
+      const backlog = buildExposureReport(exposureReading(trail.state, trail, { config, inventory: map }));
+      const exposure = backlog.items.map((item) => exposureFinding(item, trail.ipRangesSyncToken));
+      const result = { findings: [...trail.findings, ...web.findings, ...exposure] };
       const evaluation = evaluateLabels(labels, result.findings, built);
       assert.deepEqual(evaluation.missed.map(describeLabel), [], 'missed labels');
       assert.deepEqual(

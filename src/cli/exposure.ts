@@ -1,0 +1,232 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { SEVERITIES } from '../detect/finding.js';
+import { compileSuppressions } from '../engine/suppress.js';
+import { UsageError } from '../errors.js';
+import { buildExposureReport, rollUp, type ExposureItem } from '../exposure/backlog.js';
+import { exposureFinding, type ExposureFinding } from '../exposure/findings.js';
+import { renderExposureMarkdown } from '../exposure/markdown.js';
+import { readCloudTrailForExposure } from '../exposure/read.js';
+import { renderExposureTable } from '../exposure/table.js';
+import { loadInventory } from '../inventory/load.js';
+import { OwnershipMap } from '../inventory/ownership.js';
+import { resolveRangesFile } from '../net/user-ranges.js';
+import { renderFindings, shouldUseColor } from '../report/index.js';
+import { offboxVersion } from '../report/version.js';
+import { openSources } from '../sources/index.js';
+import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { addSourceOptions, exitCodeFor, parseFailOn } from './scan.js';
+
+/** Past this many problems in one file, the rest are counted, not listed. */
+const WARNINGS_SHOWN_PER_FILE = 10;
+
+/** Output formats of `offbox exposure`: the finding formats plus the markdown migration plan. */
+export const EXPOSURE_FORMATS = ['table', 'json', 'ndjson', 'csv', 'markdown'] as const;
+export type ExposureFormat = (typeof EXPOSURE_FORMATS)[number];
+
+export interface ExposureCliOptions {
+  inventory?: string[];
+  format?: string;
+  output?: string;
+  failOn: string;
+  config?: string;
+  ipRanges?: string;
+  strict?: boolean;
+  progress: boolean;
+  endpointUrl?: string;
+  profile?: string;
+  region?: string;
+}
+
+function parseExposureFormat(value: string | undefined, stdoutIsTty: boolean): ExposureFormat {
+  if (value === undefined) return stdoutIsTty ? 'table' : 'ndjson';
+  if ((EXPOSURE_FORMATS as readonly string[]).includes(value)) return value as ExposureFormat;
+  throw new UsageError(`--format ${value} is not known`, `use one of ${EXPOSURE_FORMATS.join(', ')}`);
+}
+
+function summarise(items: readonly ExposureItem[]): string {
+  if (items.length === 0) return 'no IMDSv1 exposure';
+  const counts = SEVERITIES.map((s) => [s, items.filter((i) => i.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  const seen = items.filter((i) => i.imdsv1.calls > 0).length;
+  return `${items.length} instance${items.length === 1 ? '' : 's'} on the IMDSv1 backlog (${counts}; ${seen} with 1.0 deliveries seen)`;
+}
+
+/** Runs `offbox exposure`: read logs and inventory, rank the IMDSv1 backlog, print; returns the exit code. */
+export async function runExposure(paths: string[], options: ExposureCliOptions): Promise<number> {
+  const failOn = parseFailOn(options.failOn);
+  const stdoutIsTty = process.stdout.isTTY === true && options.output === undefined;
+  const format = parseExposureFormat(options.format, stdoutIsTty);
+  const inventoryDirs = options.inventory ?? [];
+  if (paths.length === 0 && inventoryDirs.length === 0) {
+    throw new UsageError(
+      'offbox exposure needs CloudTrail logs, an inventory, or both',
+      'give log paths (files, folders, s3://, -) and/or --inventory DIR',
+    );
+  }
+  const config = options.config ? loadConfig(options.config) : undefined;
+  const suppressions = compileSuppressions(config?.suppress ?? []);
+  const progress = progressLine(options.progress);
+  const rangesFile = resolveRangesFile(options.ipRanges);
+  const warningsPerFile = new Map<string, number>();
+
+  let inventory: OwnershipMap | undefined;
+  if (inventoryDirs.length > 0) {
+    const loaded = loadInventory(inventoryDirs);
+    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
+    inventory = loaded.map;
+    const withOptions = [...inventory.instances.values()].filter((i) => i.metadata).length;
+    status(
+      `inventory: ${inventory.instances.size} instances (${withOptions} with MetadataOptions), ` +
+        `${inventory.roles.size} roles, ${inventory.managedPolicies.size} managed policies in ${inventory.accounts.size} accounts`,
+    );
+    if (inventory.roles.size === 0)
+      status('no IAM details in the inventory (iam get-account-authorization-details): role privilege is unknown');
+  } else {
+    status(
+      'no inventory: instances that allow IMDSv1 without using it cannot be listed, and role privilege is unknown',
+    );
+  }
+
+  const objects = openSources(paths, {
+    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  });
+  const reading = await readCloudTrailForExposure(objects, {
+    ...(config ? { config } : {}),
+    ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
+    ...(inventory ? { inventory } : {}),
+    strict: options.strict === true,
+    onWarning: (warning) => {
+      const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
+      warningsPerFile.set(warning.file, shown);
+      if (shown > WARNINGS_SHOWN_PER_FILE) return;
+      progress.done();
+      const where = warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`;
+      statusUntrusted(`warning: ${where}: ${warning.reason}`);
+    },
+    onProgress: (p) =>
+      progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
+  });
+  progress.done();
+  for (const [file, count] of warningsPerFile) {
+    if (count > WARNINGS_SHOWN_PER_FILE) {
+      statusUntrusted(
+        `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad records not shown (--strict stops at the first)`,
+      );
+    }
+  }
+
+  const now = new Date();
+  const report = buildExposureReport({
+    usages: reading.usages,
+    vending: reading.vending,
+    sourceJudgements: reading.sourceJudgements,
+    ownership: reading.ownership ?? new OwnershipMap(),
+    now,
+  });
+  const { kept, suppressed } = suppressions.apply(
+    report.items.map((item) => exposureFinding(item, reading.ipRangesSyncToken)),
+  );
+  const keptIds = new Set(kept.map((f) => f.principal.instanceId));
+  const items = report.items.filter((item) => keptIds.has(item.instanceId));
+  items.forEach((item, i) => (item.rank = i + 1));
+  const findings: ExposureFinding[] = items.map((item) => exposureFinding(item, reading.ipRangesSyncToken));
+  const { roles, accounts } = rollUp(items);
+  for (const hidden of suppressed)
+    statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
+  for (const rule of suppressions.expired)
+    statusUntrusted(
+      `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
+    );
+
+  const color = format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env);
+  let text: string;
+  switch (format) {
+    case 'markdown':
+      text = renderExposureMarkdown({
+        items,
+        roles,
+        accounts,
+        inputs: paths,
+        inventory: inventoryDirs,
+        version: offboxVersion(),
+        now,
+        skipped: report.skipped.length,
+      });
+      break;
+    case 'table':
+      text = renderExposureTable(items, accounts, { color, width: process.stdout.columns ?? 120 });
+      break;
+    default:
+      text = renderFindings(findings, format, {
+        meta: {
+          command: 'exposure',
+          inputs: paths,
+          inventory: inventoryDirs,
+          ipRangesSyncToken: reading.ipRangesSyncToken,
+          stats: reading.stats,
+          warningCount: reading.stats.badFiles + reading.stats.badRecords,
+          warnings: reading.warnings,
+          suppressed,
+          roles,
+          accounts,
+          skipped: report.skipped,
+        },
+        version: offboxVersion(),
+        now,
+      });
+  }
+  writeResults(text, options.output);
+  const { stats } = reading;
+  status(
+    `read ${stats.files} files, ${stats.events} events (${formatBytes(stats.bytes)}) — ${summarise(items)}` +
+      (report.skipped.length > 0 ? `; ${report.skipped.length} terminated instances left out` : '') +
+      (suppressed.length > 0 ? `; ${suppressed.length} suppressed by config` : '') +
+      (stats.badFiles + stats.badRecords > 0
+        ? `; skipped ${stats.badFiles} bad files and ${stats.badRecords} bad records (listed above)`
+        : ''),
+  );
+  return exitCodeFor(findings, failOn);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Registers `offbox exposure PATH… [--inventory DIR]…`: the IMDSv1 backlog ranked by role privilege. */
+export function registerExposure(program: Command): void {
+  const command = program
+    .command('exposure')
+    .description(
+      'rank the IMDSv1 backlog: instances whose role credentials are still fetched through IMDSv1, by role privilege',
+    )
+    .argument('[paths...]', 'CloudTrail files, folders (recursive), s3://bucket/prefix, or - for stdin')
+    .option(
+      '-i, --inventory <dir>',
+      'AWS CLI JSON outputs (describe-instances with MetadataOptions, iam get-account-authorization-details); repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '-f, --format <format>',
+      `output format: ${EXPOSURE_FORMATS.join(', ')} (default: table on a terminal, ndjson otherwise)`,
+    )
+    .option('-o, --output <file>', 'write results to a file instead of stdout')
+    .option(
+      '--fail-on <severity>',
+      `exit 1 when an item is at or above this severity (${SEVERITIES.join(', ')}, none); a backlog, so none by default`,
+      'none',
+    )
+    .option('-c, --config <file>', 'offbox.yaml: suppress rules for imdsv1-credential-delivery')
+    .option('--ip-ranges <file>', "AWS ip-ranges.json (default: offbox's snapshot)")
+    .option('--strict', 'treat any bad file or record as an error (exit 2)')
+    .option('--no-progress', 'no progress line on stderr');
+  addSourceOptions(command);
+  command.action(async (paths: string[], options: ExposureCliOptions) => {
+    process.exitCode = await runExposure(paths, options);
+  });
+}
