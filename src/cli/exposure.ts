@@ -8,17 +8,14 @@ import { exposureFinding, type ExposureFinding } from '../exposure/findings.js';
 import { renderExposureMarkdown } from '../exposure/markdown.js';
 import { readCloudTrailForExposure } from '../exposure/read.js';
 import { renderExposureTable } from '../exposure/table.js';
-import { loadInventory } from '../inventory/load.js';
 import { OwnershipMap } from '../inventory/ownership.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { renderFindings, shouldUseColor } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
-import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, warningPrinter } from './run.js';
 import { addSourceOptions, exitCodeFor, parseFailOn } from './scan.js';
-
-/** Past this many problems in one file, the rest are counted, not listed. */
-const WARNINGS_SHOWN_PER_FILE = 10;
 
 /** Output formats of `offbox exposure`: the finding formats plus the markdown migration plan. */
 export const EXPOSURE_FORMATS = ['table', 'json', 'ndjson', 'csv', 'markdown'] as const;
@@ -70,18 +67,9 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
   const suppressions = compileSuppressions(config?.suppress ?? []);
   const progress = progressLine(options.progress);
   const rangesFile = resolveRangesFile(options.ipRanges);
-  const warningsPerFile = new Map<string, number>();
-
-  let inventory: OwnershipMap | undefined;
-  if (inventoryDirs.length > 0) {
-    const loaded = loadInventory(inventoryDirs);
-    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
-    inventory = loaded.map;
-    const withOptions = [...inventory.instances.values()].filter((i) => i.metadata).length;
-    status(
-      `inventory: ${inventory.instances.size} instances (${withOptions} with MetadataOptions), ` +
-        `${inventory.roles.size} roles, ${inventory.managedPolicies.size} managed policies in ${inventory.accounts.size} accounts`,
-    );
+  const warnings = warningPrinter(progress);
+  const inventory = loadInventoryWithStatus(inventoryDirs);
+  if (inventory) {
     if (inventory.roles.size === 0)
       status('no IAM details in the inventory (iam get-account-authorization-details): role privilege is unknown');
   } else {
@@ -90,35 +78,23 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
     );
   }
 
-  const objects = openSources(paths, {
-    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-  });
+  const objects = openSources(paths, s3OptionsFrom(options));
   const reading = await readCloudTrailForExposure(objects, {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
     ...(inventory ? { inventory } : {}),
     strict: options.strict === true,
-    onWarning: (warning) => {
-      const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
-      warningsPerFile.set(warning.file, shown);
-      if (shown > WARNINGS_SHOWN_PER_FILE) return;
-      progress.done();
-      const where = warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`;
-      statusUntrusted(`warning: ${where}: ${warning.reason}`);
-    },
+    onWarning: (warning) =>
+      warnings.warn(
+        warning.file,
+        warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`,
+        warning.reason,
+      ),
     onProgress: (p) =>
       progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
   });
   progress.done();
-  for (const [file, count] of warningsPerFile) {
-    if (count > WARNINGS_SHOWN_PER_FILE) {
-      statusUntrusted(
-        `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad records not shown (--strict stops at the first)`,
-      );
-    }
-  }
+  warnings.flush('records');
 
   const now = new Date();
   const report = buildExposureReport({
@@ -136,12 +112,7 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
   items.forEach((item, i) => (item.rank = i + 1));
   const findings: ExposureFinding[] = items.map((item) => exposureFinding(item, reading.ipRangesSyncToken));
   const { roles, accounts } = rollUp(items);
-  for (const hidden of suppressed)
-    statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
-  for (const rule of suppressions.expired)
-    statusUntrusted(
-      `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
-    );
+  reportSuppressions(suppressed, suppressions.expired);
 
   const color = format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env);
   let text: string;

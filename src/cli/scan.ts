@@ -14,17 +14,12 @@ import {
   type OutputFormat,
 } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
-import { loadInventory } from '../inventory/load.js';
-import type { OwnershipMap } from '../inventory/ownership.js';
 import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
-import { openStore } from '../store/store.js';
-import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, storeFindings, warningPrinter } from './run.js';
 import { WEB_LOG_EXTENSIONS } from './ssrf.js';
-
-/** Past this many problems in one file, the rest are counted, not listed. */
-const WARNINGS_SHOWN_PER_FILE = 10;
 
 export interface ScanCliOptions {
   inventory?: string[];
@@ -102,53 +97,26 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   if (paths.includes('-') && webLogs.includes('-')) {
     throw new UsageError('stdin (-) is named both as CloudTrail and as --web-logs', 'read one of them from a file');
   }
-  const warningsPerFile = new Map<string, number>();
-
-  let inventory: OwnershipMap | undefined;
-  if (options.inventory && options.inventory.length > 0) {
-    const loaded = loadInventory(options.inventory);
-    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
-    inventory = loaded.map;
-    status(
-      `inventory: ${inventory.instances.size} instances, ${inventory.addressCount} addresses, ${inventory.vpcEndpoints.size} VPC endpoints, ` +
-        `${inventory.roles.size} roles in ${inventory.accounts.size} accounts`,
-    );
-  }
-
-  const s3Options = {
-    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-  };
+  const warnings = warningPrinter(progress);
+  const inventory = loadInventoryWithStatus(options.inventory);
+  const s3Options = s3OptionsFrom(options);
   const objects = openSources(paths, s3Options);
   const result = await scanCloudTrail(objects, {
     ...(config ? { config } : {}),
     awsRanges,
     ...(inventory ? { inventory } : {}),
     strict: options.strict === true,
-    onWarning: (warning) => {
-      const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
-      warningsPerFile.set(warning.file, shown);
-      if (shown > WARNINGS_SHOWN_PER_FILE) return;
-      progress.done();
-      const where = warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`;
-      statusUntrusted(`warning: ${where}: ${warning.reason}`);
-    },
+    onWarning: (warning) =>
+      warnings.warn(
+        warning.file,
+        warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`,
+        warning.reason,
+      ),
     onProgress: (p) =>
       progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
   });
   progress.done();
-  const reportDropped = (what: string) => {
-    for (const [file, count] of warningsPerFile) {
-      if (count > WARNINGS_SHOWN_PER_FILE) {
-        statusUntrusted(
-          `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad ${what} not shown (--format json lists them; --strict stops at the first)`,
-        );
-      }
-    }
-    warningsPerFile.clear();
-  };
-  reportDropped('records');
+  warnings.flush('records');
 
   let web: WebScanResult | undefined;
   if (webLogs.length > 0) {
@@ -157,33 +125,24 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
       awsRanges,
       ...(inventory ? { inventory } : {}),
       strict: options.strict === true,
-      onWarning: (warning) => {
-        const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
-        warningsPerFile.set(warning.file, shown);
-        if (shown > WARNINGS_SHOWN_PER_FILE) return;
-        progress.done();
-        const where = warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`;
-        statusUntrusted(`warning: ${where}: ${warning.reason}`);
-      },
+      onWarning: (warning) =>
+        warnings.warn(
+          warning.file,
+          warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`,
+          warning.reason,
+        ),
       onProgress: (p) =>
         progress.update(
           `offbox: web logs: ${p.files} files, ${p.requests} requests, ${formatBytes(p.bytes)} — ${p.currentFile}`,
         ),
     });
     progress.done();
-    reportDropped('lines');
+    warnings.flush('lines');
   }
 
   const suppressedAll = [...result.suppressed, ...(web?.suppressed ?? [])];
-  for (const hidden of suppressedAll) {
-    statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
-  }
-  // Both scans read the same config, so an expired rule would be reported twice.
-  for (const rule of result.expiredSuppressions) {
-    statusUntrusted(
-      `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
-    );
-  }
+  // Both scans read the same config, so the expired rules are reported once.
+  reportSuppressions(suppressedAll, result.expiredSuppressions);
 
   const findings = [...result.findings, ...(web?.findings ?? [])].sort(bySeverity);
   const incidents = buildIncidents(findings, {
@@ -211,20 +170,11 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   writeResults(text, options.output);
 
   if (options.db) {
-    const store = openStore(options.db);
-    try {
-      const runId = store.beginRun('scan', [...paths, ...webLogs]);
-      const { inserted, updated } = store.upsertFindings(findings, runId);
-      store.finishRun(runId, {
-        events: result.stats.events + (web?.stats.requests ?? 0),
-        findings: findings.length,
-        warnings: result.warnings.length + (web?.warnings.length ?? 0),
-        ipRangesSyncToken: result.ipRangesSyncToken,
-      });
-      status(`stored findings in ${options.db}: ${inserted} new, ${updated} updated`);
-    } finally {
-      store.close();
-    }
+    storeFindings(options.db, 'scan', [...paths, ...webLogs], findings, {
+      events: result.stats.events + (web?.stats.requests ?? 0),
+      warnings: result.warnings.length + (web?.warnings.length ?? 0),
+      ipRangesSyncToken: result.ipRangesSyncToken,
+    });
   }
   status(summarise(result, web, findings));
   return exitCodeFor(findings, failOn);

@@ -2,20 +2,15 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { SEVERITIES } from '../detect/finding.js';
 import { scanWebLogs, type WebScanResult } from '../engine/web-scan.js';
-import { loadInventory } from '../inventory/load.js';
-import type { OwnershipMap } from '../inventory/ownership.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { renderFindings, shouldUseColor } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
-import { openStore } from '../store/store.js';
 import { UsageError } from '../errors.js';
 import { FORMAT_NAMES, WEB_LOG_FORMATS } from '../weblogs/request.js';
-import { formatBytes, progressLine, status, statusUntrusted, writeResults } from './io.js';
+import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, storeFindings, warningPrinter } from './run.js';
 import { addOutputOptions, addSourceOptions, exitCodeFor, parseFailOn, parseFormat } from './scan.js';
-
-/** Past this many problems in one file, the rest are counted, not listed. */
-const WARNINGS_SHOWN_PER_FILE = 10;
 
 /** File name endings read when walking a folder: access logs, ALB/ELB/CloudFront `.gz`, WAF JSON. */
 export const WEB_LOG_EXTENSIONS: readonly string[] = Object.freeze([
@@ -84,17 +79,8 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
   const config = options.config ? loadConfig(options.config) : undefined;
   const progress = progressLine(options.progress);
   const rangesFile = resolveRangesFile(options.ipRanges);
-  const warningsPerFile = new Map<string, number>();
-
-  let inventory: OwnershipMap | undefined;
-  if (options.inventory && options.inventory.length > 0) {
-    const loaded = loadInventory(options.inventory);
-    for (const warning of loaded.warnings) statusUntrusted(`warning: inventory ${warning.file}: ${warning.reason}`);
-    inventory = loaded.map;
-    status(
-      `inventory: ${inventory.instances.size} instances, ${inventory.addressCount} addresses, ${inventory.roles.size} roles`,
-    );
-  }
+  const warnings = warningPrinter(progress);
+  const inventory = loadInventoryWithStatus(options.inventory);
 
   const extensions = options.extensions
     ? options.extensions
@@ -102,45 +88,25 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
         .map((e) => e.trim())
         .filter((e) => e !== '')
     : WEB_LOG_EXTENSIONS;
-  const objects = openSources(paths, {
-    extensions,
-    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-  });
+  const objects = openSources(paths, { extensions, ...s3OptionsFrom(options) });
   const result = await scanWebLogs(objects, {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
     ...(inventory ? { inventory } : {}),
     ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
     strict: options.strict === true,
-    onWarning: (warning) => {
-      const shown = (warningsPerFile.get(warning.file) ?? 0) + 1;
-      warningsPerFile.set(warning.file, shown);
-      if (shown > WARNINGS_SHOWN_PER_FILE) return;
-      progress.done();
-      const where = warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`;
-      statusUntrusted(`warning: ${where}: ${warning.reason}`);
-    },
+    onWarning: (warning) =>
+      warnings.warn(
+        warning.file,
+        warning.line === undefined ? warning.file : `${warning.file}:${warning.line}`,
+        warning.reason,
+      ),
     onProgress: (p) =>
       progress.update(`offbox: ${p.files} files, ${p.requests} requests, ${formatBytes(p.bytes)} — ${p.currentFile}`),
   });
   progress.done();
-  for (const [file, count] of warningsPerFile) {
-    if (count > WARNINGS_SHOWN_PER_FILE) {
-      statusUntrusted(
-        `warning: ${file}: ${count - WARNINGS_SHOWN_PER_FILE} more bad lines not shown (--format json lists them; --strict stops at the first)`,
-      );
-    }
-  }
-  for (const hidden of result.suppressed) {
-    statusUntrusted(`suppressed: ${hidden.detector} ${hidden.id} (${hidden.title}) — ${hidden.reason}`);
-  }
-  for (const rule of result.expiredSuppressions) {
-    statusUntrusted(
-      `warning: suppress rule for ${rule.detector} expired on ${rule.expires} and no longer applies (${rule.reason})`,
-    );
-  }
+  warnings.flush('lines');
+  reportSuppressions(result.suppressed, result.expiredSuppressions);
 
   const text = renderFindings(result.findings, format, {
     color: format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env),
@@ -158,20 +124,11 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
   writeResults(text, options.output);
 
   if (options.db) {
-    const store = openStore(options.db);
-    try {
-      const runId = store.beginRun('ssrf', paths);
-      const { inserted, updated } = store.upsertFindings(result.findings, runId);
-      store.finishRun(runId, {
-        events: result.stats.requests,
-        findings: result.findings.length,
-        warnings: result.warnings.length,
-        ipRangesSyncToken: result.ipRangesSyncToken,
-      });
-      status(`stored findings in ${options.db}: ${inserted} new, ${updated} updated`);
-    } finally {
-      store.close();
-    }
+    storeFindings(options.db, 'ssrf', paths, result.findings, {
+      events: result.stats.requests,
+      warnings: result.warnings.length,
+      ipRangesSyncToken: result.ipRangesSyncToken,
+    });
   }
   status(summarise(result));
   return exitCodeFor(result.findings, failOn);

@@ -1,6 +1,6 @@
 import { escalationReasons, mergeActions, raise } from './activity.js';
 import type { Severity } from './finding.js';
-import { anchorReason } from './reasons.js';
+import { instanceSourceVerdict } from './reasons.js';
 import type { Detector } from './types.js';
 
 /**
@@ -17,18 +17,7 @@ export const instanceCredentialForeignAws: Detector = {
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
   evaluate(observation) {
-    const instance = observation.instance;
-    if (!instance || instance.chain.length > 0 || instance.judgement.kind !== 'foreign-aws') return undefined;
-    const { credential } = observation;
-    return {
-      confidence: instance.judgement.confidence,
-      sourceOwner: instance.judgement.owner,
-      reasons: [
-        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${instance.judgement.reasons[0]}`,
-        anchorReason(credential),
-        ...instance.judgement.reasons.slice(1),
-      ],
-    };
+    return instanceSourceVerdict(observation, ['foreign-aws']);
   },
 
   severity({ observations, verdicts }) {

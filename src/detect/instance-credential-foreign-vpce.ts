@@ -1,5 +1,5 @@
 import { escalationReasons, mergeActions, raise } from './activity.js';
-import { anchorReason } from './reasons.js';
+import { instanceSourceVerdict } from './reasons.js';
 import type { Detector } from './types.js';
 
 /**
@@ -16,18 +16,7 @@ export const instanceCredentialForeignVpce: Detector = {
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
   evaluate(observation) {
-    const instance = observation.instance;
-    if (!instance || instance.chain.length > 0 || instance.judgement.kind !== 'foreign-vpce') return undefined;
-    const { credential } = observation;
-    return {
-      confidence: instance.judgement.confidence,
-      sourceOwner: instance.judgement.owner,
-      reasons: [
-        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${instance.judgement.reasons[0]}`,
-        anchorReason(credential),
-        ...instance.judgement.reasons.slice(1),
-      ],
-    };
+    return instanceSourceVerdict(observation, ['foreign-vpce']);
   },
 
   severity({ observations, verdicts }) {

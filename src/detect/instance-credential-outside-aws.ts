@@ -1,7 +1,7 @@
 import { escalationReasons, mergeActions, raise } from './activity.js';
 import type { Severity } from './finding.js';
-import { anchorReason } from './reasons.js';
-import type { Detector, Verdict } from './types.js';
+import { instanceSourceVerdict } from './reasons.js';
+import type { Detector } from './types.js';
 
 /**
  * An EC2 instance credential used from an address outside every AWS range, outside
@@ -19,21 +19,8 @@ export const instanceCredentialOutsideAws: Detector = {
     'outside private and special-purpose ranges and outside allowedSourceCidrs.',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate(observation): Verdict | undefined {
-    const instance = observation.instance;
-    if (!instance || instance.chain.length > 0) return undefined;
-    const judgement = instance.judgement;
-    if (judgement.kind !== 'outside' && judgement.kind !== 'unverifiable') return undefined;
-    const { credential } = observation;
-    return {
-      confidence: judgement.confidence,
-      sourceOwner: judgement.owner,
-      reasons: [
-        `instance credential of ${credential.instanceId} (role ${credential.roleName}) used from ${observation.source.ip}: ${judgement.reasons[0]}`,
-        anchorReason(credential),
-        ...judgement.reasons.slice(1),
-      ],
-    };
+  evaluate(observation) {
+    return instanceSourceVerdict(observation, ['outside', 'unverifiable']);
   },
 
   severity({ observations, verdicts }) {
