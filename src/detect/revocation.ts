@@ -35,7 +35,7 @@ function tokenIssueCutoff(document: unknown): string {
   return '';
 }
 
-/** Reads a PutRolePolicy of the revoke policy (as the IAM console or offbox contain writes it). */
+/** Reads a PutRolePolicy of the revoke policy (as the IAM console writes it, or the commands in a finding). */
 export function extractRevocation(event: CloudTrailEvent): Revocation | undefined {
   if (event.eventName !== 'PutRolePolicy' || event.eventSource !== 'iam.amazonaws.com' || event.errorCode !== '')
     return undefined;

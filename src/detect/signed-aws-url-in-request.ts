@@ -73,7 +73,7 @@ export const signedAwsUrlInRequest: WebDetector = {
     return [
       `aws sts get-access-key-info --access-key-id ${shellQuote(key)}`,
       `aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue=${shellQuote(key)}${region}`,
-      '# once the owning role is known, revoke its sessions: offbox contain --role ROLE_NAME',
+      '# once the owning role is known, revoke its older sessions (AWSRevokeOlderSessions) and require IMDSv2 on its instances',
     ];
   },
 

@@ -227,7 +227,8 @@ function renderBlock(f: Finding, width: number, c: Colors): string[] {
         more.join(''),
     );
   }
-  const command = f.response.commands[0];
+  // Comment lines are hints for the commands below them; the table shows the first thing to run.
+  const command = f.response.commands.find((c) => !c.startsWith('#'));
   if (command !== undefined) field('respond', escapeTokens(command));
   field('id', escapeTokens(f.id));
   return lines;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { instanceResponseCommands, revokePolicyDocument, shellQuote } from './commands.js';
@@ -38,10 +41,7 @@ describe('instanceResponseCommands', () => {
       instanceId: 'i-0123456789abcdef0',
       region: 'us-east-1',
     });
-    assert.equal(
-      commands[0],
-      'offbox contain --role web-app-role --instance i-0123456789abcdef0 --account 111122223333',
-    );
+    assert.equal(commands[0], '# with credentials for account 111122223333:');
     assert.match(
       commands[1]!,
       /^aws iam put-role-policy --role-name web-app-role --policy-name AWSRevokeOlderSessions/,
@@ -52,20 +52,27 @@ describe('instanceResponseCommands', () => {
     );
   });
   it('the revoke command produces the documented policy with the current time when run by a shell', () => {
-    const [, revoke] = instanceResponseCommands({ roleName: 'r', accountId: '', instanceId: '', region: '' });
+    const revoke = instanceResponseCommands({ roleName: 'r', accountId: '', instanceId: '', region: '' }).find((c) =>
+      c.startsWith('aws iam put-role-policy'),
+    );
     const policyArgument = revoke!.slice(revoke!.indexOf('--policy-document ') + '--policy-document '.length);
     const policy = execFileSync('/bin/sh', ['-c', `printf '%s' ${policyArgument}`]).toString();
     const parsed = JSON.parse(policy);
     assert.equal(parsed.Statement[0].Effect, 'Deny');
     assert.match(parsed.Statement[0].Condition.DateLessThan['aws:TokenIssueTime'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
-  it('a hostile role name cannot break out of its quotes', () => {
-    const commands = instanceResponseCommands({
-      roleName: "x'; touch /tmp/pwned; '",
-      accountId: '',
-      instanceId: '',
-      region: '',
-    });
-    assert.ok(commands[0]!.includes(`--role 'x'\\''; touch /tmp/pwned; '\\'''`));
+  it('a hostile role name cannot break out of its quotes: a shell passes it to aws as one argument', () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'offbox-quote-')), 'pwned');
+    const roleName = `x'; touch ${marker}; '$(touch ${marker})`;
+    const commands = instanceResponseCommands({ roleName, accountId: "1'2", instanceId: '', region: '' });
+    const revoke = commands.find((c) => c.startsWith('aws iam put-role-policy'))!;
+    // A stand-in `aws` that prints its arguments, one per line.
+    const printed = execFileSync('/bin/sh', [
+      '-c',
+      `aws() { printf '%s\\n' "$@"; }; ${commands.join('\n')}`,
+    ]).toString();
+    assert.ok(revoke.includes('--role-name'));
+    assert.ok(printed.split('\n').includes(roleName), printed);
+    assert.equal(existsSync(marker), false, 'nothing in the name ran');
   });
 });

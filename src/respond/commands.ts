@@ -42,10 +42,8 @@ export interface InstanceResponseTarget {
 export function instanceResponseCommands(target: InstanceResponseTarget): string[] {
   const role = shellQuote(target.roleName);
   const commands: string[] = [];
-  const containArgs = [`--role ${role}`];
-  if (target.instanceId) containArgs.push(`--instance ${shellQuote(target.instanceId)}`);
-  if (target.accountId) containArgs.push(`--account ${shellQuote(target.accountId)}`);
-  commands.push(`offbox contain ${containArgs.join(' ')}`);
+  // Comment lines (#) are hints: the commands run with credentials of the role's account.
+  if (target.accountId) commands.push(`# with credentials for account ${shellQuote(target.accountId)}:`);
   if (target.roleName) {
     // printf fills in the time at the moment the responder runs it: sessions issued before then are cut off.
     commands.push(
