@@ -27,9 +27,11 @@ export interface DetectionContext {
   vending: VendingIndex;
   /** The ip-ranges snapshot the sources were classified against. */
   ipRangesSyncToken: string;
-  /** Whether an inventory was loaded: without it detectors say what they could not check. */
-  hasInventory: boolean;
-  /** Which org resource held each address and endpoint when (inventory + CloudTrail evidence). */
+  /**
+   * Which org resource held each address and endpoint when (inventory + CloudTrail evidence).
+   * `ownership.accounts` are the accounts an inventory covers: detectors say what they could not
+   * check for the others.
+   */
   ownership: OwnershipMap;
   /** The org's accounts: config trustedAccounts, inventory accounts and the trail's recipient accounts. */
   trustedAccounts: ReadonlySet<string>;

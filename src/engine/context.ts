@@ -37,7 +37,6 @@ export interface ContextInputs {
   vending: VendingIndex;
   sources: SourceClassifier;
   ownership: OwnershipMap;
-  hasInventory: boolean;
   trustedAccounts: Iterable<string>;
   recipientAccounts: Iterable<string>;
   revocations: Revocation[];
@@ -158,7 +157,6 @@ export function buildDetectionContext(inputs: ContextInputs): { ctx: DetectionCo
   const ctx: DetectionContext = {
     vending: inputs.vending,
     ipRangesSyncToken: inputs.ipRangesSyncToken,
-    hasInventory: inputs.hasInventory,
     ownership: inputs.ownership,
     trustedAccounts,
     declaredAccounts,

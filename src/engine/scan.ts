@@ -130,7 +130,6 @@ export class ScanState {
       vending: this.vending,
       sources: options.sources,
       ownership,
-      hasInventory: options.inventory !== undefined && !options.inventory.isEmpty,
       trustedAccounts: options.trustedAccounts,
       recipientAccounts: this.recipientAccounts,
       revocations: this.revocations,
