@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { clearInterval, setInterval } from 'node:timers';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -119,6 +119,7 @@ async function childDuckdb(job) {
 // measuring a child process: wall time, peak RSS (GNU time's %M, or VmHWM polled from /proc)
 
 function findGnuTime() {
+  if (process.env.OFFBOX_BENCH_NO_TIME) return null; // to exercise the /proc fallback
   try {
     const p = execFileSync('which', ['time'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (!p) return null;
@@ -311,6 +312,25 @@ function machineFacts() {
   };
 }
 
+// Cores' worth of CPU time spent (by anything) over one second, from /proc/stat; null where there is none.
+async function busyCores() {
+  const sample = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const idle = f[3] + (f[4] ?? 0);
+      return { idle, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = sample();
+  if (!a) return null;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const b = sample();
+  const total = b.total - a.total;
+  return total > 0 ? (1 - (b.idle - a.idle) / total) * os.availableParallelism() : null;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 const median = (xs) => {
@@ -389,6 +409,8 @@ async function main(opts) {
   }
   contenders.push({ name: 'gunzip floor (node:zlib)', run: () => runGunzip(ctx) });
 
+  const busyBefore = await busyCores();
+  const loadBefore = os.loadavg();
   const results = new Map(contenders.map((c) => [c.name, []]));
   for (let round = 0; round < runs; round++) {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
@@ -404,7 +426,16 @@ async function main(opts) {
 
   const offboxEvents = results.get('offbox scan').at(-1).detail.events;
   if (totals.events === null) totals.events = offboxEvents;
+  const loadAfter = os.loadavg();
   const warnings = [];
+  // The benchmark's own children load the machine (and the load average decays slowly), so what says
+  // whether something else was running is the CPU use measured over the second before the first round.
+  if (busyBefore !== null && busyBefore > 0.25) {
+    warnings.push(
+      `${busyBefore.toFixed(2)} of ${os.availableParallelism()} cores were busy with other work just before the ` +
+        'first round: some runs may have been slowed',
+    );
+  }
   if (duckdb && duckdb.events !== offboxEvents) {
     warnings.push(`offbox read ${offboxEvents} events, DuckDB ${duckdb.events}: they did not read the same records`);
   }
@@ -441,6 +472,8 @@ async function main(opts) {
       largestFileMB: warm.maxFile / MB,
     },
     runs,
+    busyCoresBefore: busyBefore,
+    loadAverage: { before: loadBefore, after: loadAfter },
     duckdb,
     offboxCommand: `node ${offboxArgs(orgDir)
       .map((a) => path.relative(ROOT, a) || a)
@@ -484,7 +517,8 @@ async function main(opts) {
   console.log(
     `\nmachine: ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}` +
       `${duckdb ? `, DuckDB ${duckdb.version} (${duckdb.threads} threads, format=${duckdb.format})` : ''}` +
-      `, offbox ${machine.offbox} @ ${machine.commit ?? '?'}; peak RSS via ${machine.peakRssFrom}`,
+      `, offbox ${machine.offbox} @ ${machine.commit ?? '?'}; peak RSS via ${machine.peakRssFrom}` +
+      (busyBefore === null ? '' : `; ${busyBefore.toFixed(2)} cores busy just before the first round`),
   );
   for (const w of warnings) console.log(`warning: ${w}`);
   console.log(`\nwrote ${path.relative(ROOT, path.join(BENCH_DIR, 'bench-result.json'))}`);
