@@ -12,12 +12,13 @@ import { OwnershipEvidence } from '../inventory/evidence.js';
 import { OwnershipMap } from '../inventory/ownership.js';
 import type { SourceClassifier } from '../net/source-class.js';
 import { buildDetectionContext } from './context.js';
-import { InputError, OffboxError } from '../errors.js';
+import { OffboxError } from '../errors.js';
 import { loadAwsRanges, type AwsRanges } from '../net/aws-ranges.js';
 import { buildSourceClassifier } from '../net/source-class.js';
 import type { LogObject } from '../sources/log-object.js';
 import { openDecoded, type DecodeLimits } from '../sources/log-object.js';
 import { detectFindings } from './findings.js';
+import { warningCollector } from './warnings.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
 import { addToUsages, type Usage } from './usage.js';
 
@@ -81,9 +82,6 @@ export interface ScanResult {
   /** What was read, for commands that look at it another way (exposure). */
   state: ScanState;
 }
-
-/** Warnings kept in the result; every one still goes to onWarning and into the counts. */
-const MAX_KEPT_WARNINGS = 10_000;
 
 export const DEFAULT_LIMITS: FrameLimits & DecodeLimits = {
   maxRecordBytes: 1024 * 1024,
@@ -164,7 +162,11 @@ export async function readCloudTrail(
 ): Promise<ReadResult> {
   const started = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const warnings: InputWarning[] = [];
+  const { warnings, warn } = warningCollector<InputWarning>({
+    strict: options.strict,
+    onWarning: options.onWarning,
+    where: (w) => (w.recordIndex === undefined ? w.file : `${w.file} record ${w.recordIndex}`),
+  });
   const stats: ScanStats = {
     files: 0,
     bytes: 0,
@@ -176,18 +178,6 @@ export async function readCloudTrail(
     usages: 0,
     durationMs: 0,
   };
-  const warn = (warning: InputWarning): void => {
-    if (options.strict) {
-      const where = warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`;
-      throw new InputError(
-        `${where}: ${warning.reason}`,
-        'fix or remove the input, or run without --strict to skip it',
-      );
-    }
-    if (warnings.length < MAX_KEPT_WARNINGS) warnings.push(warning);
-    options.onWarning?.(warning);
-  };
-
   const state = new ScanState();
   let lastProgress = 0;
   for await (const object of objects) {

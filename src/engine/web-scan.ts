@@ -11,7 +11,7 @@ import type {
   WebObservation,
   WebVerdict,
 } from '../detect/web-types.js';
-import { InputError, OffboxError } from '../errors.js';
+import { OffboxError } from '../errors.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
 import { loadAwsRanges, type AwsRanges } from '../net/aws-ranges.js';
 import { buildSourceClassifier, type SourceClassifier, type SourceInfo } from '../net/source-class.js';
@@ -22,6 +22,7 @@ import { splitAddressPort } from '../weblogs/tokenize.js';
 import { findingId } from './findings.js';
 import type { ScanStats } from './scan.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
+import { warningCollector } from './warnings.js';
 import { webDetectors } from '../detect/registry.js';
 
 /** A problem with one file or one line: reported, skipped, never silent. */
@@ -78,7 +79,6 @@ export interface WebScanResult {
   ipRangesSyncToken: string;
 }
 
-const MAX_KEPT_WARNINGS = 10_000;
 /** Locations and request ids kept per finding; counts stay exact beyond it. */
 export const MAX_LOCATIONS = 1000;
 const MAX_REASONS = 40;
@@ -400,18 +400,11 @@ export async function scanWebLogs(
     skippedLines: 0,
     formats,
   };
-  const warnings: WebLogWarning[] = [];
-  const warn = (warning: WebLogWarning): void => {
-    if (options.strict) {
-      const where = warning.line === undefined ? warning.file : `${warning.file} line ${warning.line}`;
-      throw new InputError(
-        `${where}: ${warning.reason}`,
-        'fix or remove the input, or run without --strict to skip it',
-      );
-    }
-    if (warnings.length < MAX_KEPT_WARNINGS) warnings.push(warning);
-    options.onWarning?.(warning);
-  };
+  const { warnings, warn } = warningCollector<WebLogWarning>({
+    strict: options.strict,
+    onWarning: options.onWarning,
+    where: (w) => (w.line === undefined ? w.file : `${w.file} line ${w.line}`),
+  });
 
   let lastProgress = 0;
   for await (const object of objects) {

@@ -336,32 +336,23 @@ function loadAuthorizationDetails(map: OwnershipMap, document: Json, hints: { ac
   }
 }
 
+type Loader = (map: OwnershipMap, document: Json, file: string, hints: { accountId: string; region: string }) => void;
+
+const LOADERS: Record<InventoryKind, Loader> = {
+  'describe-instances': loadInstances,
+  'describe-network-interfaces': loadNetworkInterfaces,
+  'describe-addresses': loadAddresses,
+  'describe-nat-gateways': loadNatGateways,
+  'describe-vpc-endpoints': loadVpcEndpoints,
+  'get-account-authorization-details': (map, document, _file, hints) => loadAuthorizationDetails(map, document, hints),
+};
+
 /** Adds one parsed inventory document to the map; returns its kind, or undefined when it is not one. */
 export function addInventoryDocument(map: OwnershipMap, document: unknown, file: string): InventoryKind | undefined {
   const kind = inventoryKind(document);
   if (!kind) return undefined;
-  const top = document as Json;
   const hints = pathHints(file);
-  switch (kind) {
-    case 'describe-instances':
-      loadInstances(map, top, file, hints);
-      break;
-    case 'describe-network-interfaces':
-      loadNetworkInterfaces(map, top, file, hints);
-      break;
-    case 'describe-addresses':
-      loadAddresses(map, top, file, hints);
-      break;
-    case 'describe-nat-gateways':
-      loadNatGateways(map, top, file, hints);
-      break;
-    case 'describe-vpc-endpoints':
-      loadVpcEndpoints(map, top, file, hints);
-      break;
-    case 'get-account-authorization-details':
-      loadAuthorizationDetails(map, top, hints);
-      break;
-  }
+  LOADERS[kind](map, document as Json, file, hints);
   if (hints.accountId) map.accounts.add(hints.accountId);
   map.sources.push(file);
   return kind;
