@@ -98,7 +98,7 @@ function readJsonSource(job) {
 }
 
 async function childDuckdb(job) {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await loadDuckDb();
   const t0 = performance.now();
   const instance = await DuckDBInstance.create(':memory:', { threads: String(job.threads) });
   const conn = await instance.connect();
@@ -577,5 +577,19 @@ if (!isMainThread) {
     await childDuckdb(JSON.parse(readFileSync(values.job, 'utf8')));
   } else {
     await main(values);
+  }
+}
+
+// @duckdb/node-api stays out of package.json: npm 11 writes a lock file without its other-platform
+// binding packages and `npm ci` then refuses it. The benchmark installs it on first use instead.
+async function loadDuckDb() {
+  try {
+    return await import('@duckdb/node-api');
+  } catch {
+    console.error('bench: installing @duckdb/node-api (not saved to package.json) …');
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '@duckdb/node-api@1.5.6-r.1'], {
+      stdio: 'inherit',
+    });
+    return await import('@duckdb/node-api');
   }
 }
