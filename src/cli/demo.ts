@@ -17,6 +17,7 @@ import { simulateOrganisation, type StoryFile } from '../simulate/index.js';
 import { evaluateLabels, type Label } from '../simulate/label-match.js';
 import { listLocal } from '../sources/local.js';
 import { formatBytes, progressLine, status } from './io.js';
+import { WEB_LOG_EXTENSIONS } from './ssrf.js';
 
 export interface DemoOptions {
   out?: string;
@@ -51,12 +52,12 @@ export async function runDemo(options: DemoOptions, nextCommands: string[]): Pro
   const inventory = loadInventory([join(out, 'inventory')]).map;
   const config = loadConfig(configFile);
   const trail = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), { config, inventory });
-  const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: ['.log', '.log.gz'] }), {
+  const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: WEB_LOG_EXTENSIONS }), {
     config,
     inventory,
   });
   const reading = exposureReading(trail.state, trail, { config, inventory });
-  const backlog = buildExposureReport({ ...reading, ownership: reading.ownership });
+  const backlog = buildExposureReport(reading);
   const exposure = backlog.items.map((item) => exposureFinding(item, trail.ipRangesSyncToken));
   const result = { findings: [...trail.findings, ...web.findings] };
   status(

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
+import { WEB_LOG_EXTENSIONS } from '../../src/cli/ssrf.js';
 import { allDetectorIds } from '../../src/detect/registry.js';
 import { scanCloudTrail } from '../../src/engine/scan.js';
 import { scanWebLogs } from '../../src/engine/web-scan.js';
@@ -43,7 +44,7 @@ for (const seed of SEEDS) {
       const { map } = loadInventory([join(out, 'inventory')]);
       const config = loadConfig(join(out, 'offbox.yaml'));
       const trail = await scanCloudTrail(listLocal([join(out, 'cloudtrail')]), { config, inventory: map });
-      const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: ['.log', '.log.gz'] }), {
+      const web = await scanWebLogs(listLocal([join(out, 'weblogs')], { extensions: WEB_LOG_EXTENSIONS }), {
         config,
         inventory: map,
       });
