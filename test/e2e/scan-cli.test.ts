@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { deliveryFile, instanceCall, vendingEvent } from '../../src/cloudtrail/events.test-helpers.js';
 import { FIXTURES, parseNdjson, runCli } from './cli.test-helpers.js';
 
+const created: string[] = [];
+after(() => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'offbox-e2e-'));
+  const dir = mkdtempSync(join(tmpdir(), 'offbox-e2e-'));
+  created.push(dir);
+  return dir;
 }
 
 const stolen = () => [
@@ -168,7 +175,7 @@ describe('offbox scan, as a user runs it', () => {
 
 describe('offbox scan with suppressions', () => {
   it('reports what it suppressed and why, and warns about expired rules', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'offbox-e2e-'));
+    const dir = tempDir();
     const config = join(dir, 'offbox.yaml');
     writeFileSync(
       config,
