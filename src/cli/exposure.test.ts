@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { runCommandInProcess } from './run-command.test-helpers.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { deliveryFile, instanceCall, vendingEvent } from '../cloudtrail/events.test-helpers.js';
 import { UsageError } from '../errors.js';
 import { registerExposure } from './exposure.js';
@@ -111,24 +111,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
-  const program = new Command('offbox').exitOverride();
-  registerExposure(program);
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    await program.parseAsync(['node', 'offbox', 'exposure', ...args]);
-    return { code: process.exitCode as number | undefined, stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = before;
-  }
+function run(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
+  return runCommandInProcess(registerExposure, 'exposure', args);
 }
 
 describe('offbox exposure', () => {

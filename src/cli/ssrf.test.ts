@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
+import { runCommandInProcess } from './run-command.test-helpers.js';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { Command } from 'commander';
 import { InputError, UsageError } from '../errors.js';
 import { openStore } from '../store/store.js';
 import { albLine, nginxLine } from '../weblogs/weblog-lines.test-helpers.js';
@@ -39,24 +39,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
-  const program = new Command('offbox').exitOverride();
-  registerSsrf(program);
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    await program.parseAsync(['node', 'offbox', 'ssrf', ...args]);
-    return { code: process.exitCode as number | undefined, stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = before;
-  }
+function run(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
+  return runCommandInProcess(registerSsrf, 'ssrf', args);
 }
 
 describe('offbox ssrf', () => {
