@@ -14,6 +14,7 @@ import { renderFindings, shouldUseColor } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { listAhead, parseThreads, scanProgress } from './progress.js';
 import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, warningPrinter } from './run.js';
 import { addSourceOptions, exitCodeFor, parseFailOn } from './scan.js';
 
@@ -30,6 +31,7 @@ export interface ExposureCliOptions {
   ipRanges?: string;
   strict?: boolean;
   progress: boolean;
+  threads?: string;
   endpointUrl?: string;
   profile?: string;
   region?: string;
@@ -67,7 +69,13 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
   const suppressions = compileSuppressions(config?.suppress ?? []);
   const progress = progressLine(options.progress);
   const rangesFile = resolveRangesFile(options.ipRanges);
-  const warnings = warningPrinter(progress);
+  const trailProgress = scanProgress(options.progress);
+  const warnings = warningPrinter({
+    done: () => {
+      progress.done();
+      trailProgress.done();
+    },
+  });
   const inventory = loadInventoryWithStatus(inventoryDirs);
   if (inventory) {
     if (inventory.roles.size === 0)
@@ -78,7 +86,9 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
     );
   }
 
-  const objects = openSources(paths, s3OptionsFrom(options));
+  const listed = await listAhead(paths, openSources(paths, s3OptionsFrom(options)));
+  const objects = listed.objects;
+  trailProgress.setTotal(listed.total);
   const reading = await readCloudTrailForExposure(objects, {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
@@ -90,10 +100,10 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
         warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`,
         warning.reason,
       ),
-    onProgress: (p) =>
-      progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
+    threads: parseThreads(options.threads),
+    onProgress: (p) => trailProgress.update(p),
   });
-  progress.done();
+  trailProgress.done();
   warnings.flush('records');
 
   const now = new Date();
@@ -195,6 +205,7 @@ export function registerExposure(program: Command): void {
     .option('-c, --config <file>', 'offbox.yaml: suppress rules for imdsv1-credential-delivery')
     .option('--ip-ranges <file>', "AWS ip-ranges.json (default: offbox's snapshot)")
     .option('--strict', 'treat any bad file or record as an error (exit 2)')
+    .option('--threads <n>', 'worker threads reading the trail (default: every core)')
     .option('--no-progress', 'no progress line on stderr');
   addSourceOptions(command);
   command.action(async (paths: string[], options: ExposureCliOptions) => {

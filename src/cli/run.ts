@@ -4,7 +4,7 @@ import type { Suppression } from '../config/config.js';
 import { loadInventory } from '../inventory/load.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
 import { openStore } from '../store/store.js';
-import { status, statusUntrusted, type progressLine } from './io.js';
+import { status, statusUntrusted } from './io.js';
 
 /** Past this many problems in one file, the rest are counted, not listed. */
 export const WARNINGS_SHOWN_PER_FILE = 10;
@@ -40,7 +40,7 @@ export function loadInventoryWithStatus(paths: readonly string[] | undefined): O
  * Prints input warnings as they come, at most WARNINGS_SHOWN_PER_FILE per file, and then how many
  * more each file had: a broken file must not bury everything else on stderr.
  */
-export function warningPrinter(progress: ReturnType<typeof progressLine>): {
+export function warningPrinter(progress: { done(): void }): {
   warn(file: string, where: string, reason: string): void;
   flush(what: string): void;
 } {

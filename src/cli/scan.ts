@@ -18,6 +18,7 @@ import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { listAhead, parseThreads, scanProgress } from './progress.js';
 import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, storeFindings, warningPrinter } from './run.js';
 import { WEB_LOG_EXTENSIONS } from './ssrf.js';
 
@@ -33,6 +34,7 @@ export interface ScanCliOptions {
   ipRanges?: string;
   strict?: boolean;
   progress: boolean;
+  threads?: string;
   endpointUrl?: string;
   profile?: string;
   region?: string;
@@ -97,10 +99,18 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   if (paths.includes('-') && webLogs.includes('-')) {
     throw new UsageError('stdin (-) is named both as CloudTrail and as --web-logs', 'read one of them from a file');
   }
-  const warnings = warningPrinter(progress);
+  const trailProgress = scanProgress(options.progress);
+  const warnings = warningPrinter({
+    done: () => {
+      progress.done();
+      trailProgress.done();
+    },
+  });
   const inventory = loadInventoryWithStatus(options.inventory);
   const s3Options = s3OptionsFrom(options);
-  const objects = openSources(paths, s3Options);
+  const listed = await listAhead(paths, openSources(paths, s3Options));
+  const objects = listed.objects;
+  trailProgress.setTotal(listed.total);
   const result = await scanCloudTrail(objects, {
     ...(config ? { config } : {}),
     awsRanges,
@@ -112,10 +122,10 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
         warning.recordIndex === undefined ? warning.file : `${warning.file} record ${warning.recordIndex}`,
         warning.reason,
       ),
-    onProgress: (p) =>
-      progress.update(`offbox: ${p.files} files, ${p.events} events, ${formatBytes(p.bytes)} — ${p.currentFile}`),
+    threads: parseThreads(options.threads),
+    onProgress: (p) => trailProgress.update(p),
   });
-  progress.done();
+  trailProgress.done();
   warnings.flush('records');
 
   let web: WebScanResult | undefined;
@@ -226,6 +236,7 @@ export function registerScan(program: Command): void {
     )
     .option('--ip-ranges <file>', "AWS ip-ranges.json to judge addresses against (default: offbox's snapshot)")
     .option('--strict', 'treat any bad file or record as an error (exit 2)')
+    .option('--threads <n>', 'worker threads reading the trail (default: every core)')
     .option('--no-progress', 'no progress line on stderr');
   addOutputOptions(command);
   addSourceOptions(command);

@@ -100,6 +100,15 @@ export function extractVending(event: CloudTrailEvent): VendingRecord | undefine
   };
 }
 
+function vendingOrder(a: VendingRecord, b: VendingRecord): number {
+  const x = Number.isNaN(a.issuedAtMs) ? Number.POSITIVE_INFINITY : a.issuedAtMs;
+  const y = Number.isNaN(b.issuedAtMs) ? Number.POSITIVE_INFINITY : b.issuedAtMs;
+  if (x !== y) return x < y ? -1 : 1;
+  const p = JSON.stringify(a);
+  const q = JSON.stringify(b);
+  return p < q ? -1 : p > q ? 1 : 0;
+}
+
 /**
  * Every vending event seen, by access key id. State is keyed by key, not by ARN:
  * one instance can hold several keys at once (IMDSv1 and IMDSv2 paths return different ones).
@@ -109,8 +118,8 @@ export class VendingIndex {
 
   add(record: VendingRecord): void {
     const existing = this.byKey.get(record.accessKeyId);
-    // Duplicate delivery of the same event is common; keep the earliest record.
-    if (!existing || record.issuedAtMs < existing.issuedAtMs) this.byKey.set(record.accessKeyId, record);
+    // Duplicate delivery of the same event is common; keep the earliest record, whatever order files come in.
+    if (!existing || vendingOrder(record, existing) < 0) this.byKey.set(record.accessKeyId, record);
   }
 
   get(accessKeyId: string): VendingRecord | undefined {

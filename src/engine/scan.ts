@@ -1,37 +1,30 @@
-import { frameStream, type FrameLimits } from '../cloudtrail/framing.js';
-import { parseRecordBytes } from '../cloudtrail/records.js';
-import { extractVending, VendingIndex } from '../cloudtrail/vending.js';
+import type { FrameLimits } from '../cloudtrail/framing.js';
+import type { VendingIndex } from '../cloudtrail/vending.js';
 import type { OffboxConfig } from '../config/config.js';
 import { emptyConfig } from '../config/config.js';
 import { cloudTrailDetectors } from '../detect/registry.js';
 import type { Finding } from '../detect/finding.js';
-import type { DetectionContext, Detector, Observation } from '../detect/types.js';
-import type { CloudTrailEvent } from '../cloudtrail/event.js';
-import { extractRevocation, type Revocation } from '../detect/revocation.js';
-import { OwnershipEvidence } from '../inventory/evidence.js';
-import { OwnershipMap } from '../inventory/ownership.js';
-import type { SourceClassifier } from '../net/source-class.js';
-import { buildDetectionContext } from './context.js';
-import { OffboxError } from '../errors.js';
+import type { Detector } from '../detect/types.js';
+import type { Revocation } from '../detect/revocation.js';
+import type { OwnershipMap } from '../inventory/ownership.js';
 import { loadAwsRanges, type AwsRanges } from '../net/aws-ranges.js';
 import { buildSourceClassifier } from '../net/source-class.js';
-import type { LogObject } from '../sources/log-object.js';
-import { openDecoded, type DecodeLimits } from '../sources/log-object.js';
-import { detectFindings } from './findings.js';
+import type { DecodeLimits, LogObject } from '../sources/log-object.js';
+import { readError } from '../sources/log-object.js';
 import { warningCollector } from './warnings.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
-import { addToUsages, type Usage } from './usage.js';
+import { readObject, type InputWarning, type ObjectReadStats } from './read-object.js';
+import { poolable, ScanPool } from './scan-pool.js';
+import { ScanState } from './scan-state.js';
 
-/** A problem with one file or one record: reported, skipped, never silent. */
-export interface InputWarning {
-  file: string;
-  /** 0-based position of the record in the file, when the problem is one record. */
-  recordIndex?: number;
-  reason: string;
-}
+export type { InputWarning } from './read-object.js';
+export { ScanState, type AnalyseOptions, type ScanStateSnapshot } from './scan-state.js';
 
 export interface ScanProgress {
+  /** Objects listed so far. */
   files: number;
+  /** Objects read to their end. */
+  filesDone?: number;
   bytes: number;
   events: number;
   currentFile: string;
@@ -51,6 +44,15 @@ export interface ScanOptions {
   strict?: boolean;
   onWarning?: (warning: InputWarning) => void;
   onProgress?: (progress: ScanProgress) => void;
+  /**
+   * Worker threads to read with (default 1: everything in this thread). With more, the first
+   * few objects are still read here, so small inputs never pay for starting workers.
+   */
+  threads?: number;
+  /** Read delivery files with the byte-level fast path (default true); off, every record is JSON.parsed. */
+  fastPath?: boolean;
+  /** Objects read in this thread before workers start (default 8); tests set 0 to force workers. */
+  inProcessFirst?: number;
 }
 
 export interface ScanStats {
@@ -63,6 +65,10 @@ export interface ScanStats {
   vendingEvents: number;
   usages: number;
   durationMs: number;
+  /** Records read by the byte-level fast path; the others were JSON.parsed. */
+  fastRecords?: number;
+  /** Worker threads that read objects (0: all were read in this thread). */
+  threads?: number;
 }
 
 export interface ScanResult {
@@ -88,62 +94,6 @@ export const DEFAULT_LIMITS: FrameLimits & DecodeLimits = {
   maxDecodedBytes: 4 * 1024 * 1024 * 1024,
 };
 
-/** Everything a scan accumulates; detection runs once over it at the end. */
-export class ScanState {
-  readonly vending = new VendingIndex();
-  readonly usages = new Map<string, Usage>();
-  readonly ownershipEvidence = new OwnershipEvidence();
-  readonly revocations: Revocation[] = [];
-  /** Accounts whose trail this is (recipientAccountId): the org's own. */
-  readonly recipientAccounts = new Set<string>();
-  events = 0;
-
-  addEvent(event: CloudTrailEvent): void {
-    this.events += 1;
-    const vending = extractVending(event);
-    if (vending) this.vending.add(vending);
-    this.ownershipEvidence.consider(event);
-    const revocation = extractRevocation(event);
-    if (revocation) this.revocations.push(revocation);
-    if (event.accountId !== '') this.recipientAccounts.add(event.accountId);
-    // Services acting for themselves are not credentials anyone can steal from a workload.
-    if (event.identity.type !== 'AWSService' && event.identity.type !== '') addToUsages(this.usages, event);
-  }
-
-  /** Classifies what was read and runs the detectors. */
-  detect(options: AnalyseOptions & { detectors: readonly Detector[] }): Finding[] {
-    const { ctx, observations } = this.analyse(options);
-    return detectFindings(observations, options.detectors, ctx);
-  }
-
-  /**
-   * Classifies what was read against the inventory and the trail's own evidence: every usage as an
-   * observation, and the context detectors judge them in. Other commands (exposure) read it directly.
-   */
-  analyse(options: AnalyseOptions): { ctx: DetectionContext; observations: Observation[] } {
-    const ownership = options.inventory?.clone() ?? new OwnershipMap();
-    this.ownershipEvidence.applyTo(ownership);
-    const { ctx, observations } = buildDetectionContext({
-      usages: this.usages.values(),
-      vending: this.vending,
-      sources: options.sources,
-      ownership,
-      trustedAccounts: options.trustedAccounts,
-      recipientAccounts: this.recipientAccounts,
-      revocations: this.revocations,
-      ipRangesSyncToken: options.ipRangesSyncToken,
-    });
-    return { ctx, observations };
-  }
-}
-
-export interface AnalyseOptions {
-  sources: SourceClassifier;
-  inventory: OwnershipMap | undefined;
-  trustedAccounts: readonly string[];
-  ipRangesSyncToken: string;
-}
-
 /** What reading the logs produced, before detection: the accumulated state and the input accounting. */
 export interface ReadResult {
   state: ScanState;
@@ -151,14 +101,21 @@ export interface ReadResult {
   warnings: InputWarning[];
 }
 
+/** Objects read in this thread before workers start: small inputs never wait for workers. */
+const IN_PROCESS_FIRST = 8;
+
 /**
- * Reads every log object, frames and parses its records and feeds the events to a ScanState.
+ * Reads every log object, frames and parses its records and feeds the events to a ScanState
+ * (in worker threads when `threads` > 1; their states are merged, in an order-independent way).
  * Bad files and records are reported through onWarning and skipped (or thrown with strict).
  * `exposure` and `scan` share it; `scanCloudTrail` adds the detectors.
  */
 export async function readCloudTrail(
   objects: AsyncIterable<LogObject>,
-  options: Pick<ScanOptions, 'limits' | 'strict' | 'onWarning' | 'onProgress'> = {},
+  options: Pick<
+    ScanOptions,
+    'limits' | 'strict' | 'onWarning' | 'onProgress' | 'threads' | 'fastPath' | 'inProcessFirst'
+  > = {},
 ): Promise<ReadResult> {
   const started = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -176,66 +133,83 @@ export async function readCloudTrail(
     badFiles: 0,
     vendingEvents: 0,
     usages: 0,
+    fastRecords: 0,
+    threads: 0,
     durationMs: 0,
   };
   const state = new ScanState();
+  let events = 0;
   let lastProgress = 0;
-  for await (const object of objects) {
-    stats.files += 1;
-    let fileBad = false;
-    let itemsInFile = 0;
-    try {
-      const decoded = countBytes(openDecoded(object, limits), (n) => {
-        stats.bytes += n;
-      });
-      const frames = frameStream(decoded, limits);
-      for (;;) {
-        const next = await frames.next();
-        if (next.done) {
-          // Framing already reported unframeable content as a bad record; one warning per problem.
-          if (next.value.layout === 'unknown' && itemsInFile === 0) {
-            warn({
-              file: object.name,
-              reason: 'not CloudTrail JSON: expected {"Records":[…]}, a JSON array or JSON lines',
-            });
-            fileBad = true;
-          }
-          break;
-        }
-        const item = next.value;
-        itemsInFile += 1;
-        stats.records += 1;
-        if (item.kind === 'bad') {
-          stats.badRecords += 1;
-          warn({ file: object.name, recordIndex: item.index, reason: item.reason });
-          continue;
-        }
-        for (const parsed of parseRecordBytes(item.bytes)) {
-          if ('bad' in parsed) {
-            stats.badRecords += 1;
-            warn({ file: object.name, recordIndex: item.index, reason: parsed.bad });
-            continue;
-          }
-          state.addEvent(parsed.event);
-        }
-        if (options.onProgress && state.events - lastProgress >= 20000) {
-          lastProgress = state.events;
-          options.onProgress({
-            files: stats.files,
-            bytes: stats.bytes,
-            events: state.events,
-            currentFile: object.name,
-          });
-        }
+  let currentFile = '';
+  let filesDone = 0;
+  let lastProgressMs = 0;
+  const progress = (force: boolean): void => {
+    if (!options.onProgress || (!force && events - lastProgress < 20000)) return;
+    const now = performance.now();
+    // Many small files finish faster than a terminal needs redrawing.
+    if (force && now - lastProgressMs < 100) return;
+    lastProgress = events;
+    lastProgressMs = now;
+    options.onProgress({ files: stats.files, filesDone, bytes: stats.bytes, events, currentFile });
+  };
+  const count = (name: string, objectStats: ObjectReadStats): void => {
+    stats.records += objectStats.records;
+    stats.badRecords += objectStats.badRecords;
+    stats.fastRecords = (stats.fastRecords ?? 0) + objectStats.fastRecords;
+    if (objectStats.badFile) stats.badFiles += 1;
+    filesDone += 1;
+    currentFile = name;
+    progress(true);
+  };
+  const onEvents = (n: number, bytes: number): void => {
+    events += n;
+    stats.bytes += bytes;
+    progress(false);
+  };
+  const threads = Math.max(1, Math.floor(options.threads ?? 1));
+  const fastPath = options.fastPath !== false;
+  let pool: ScanPool | undefined;
+  try {
+    for await (const object of objects) {
+      stats.files += 1;
+      if (threads > 1 && stats.files > (options.inProcessFirst ?? IN_PROCESS_FIRST) && poolable(object)) {
+        pool ??= new ScanPool(
+          threads,
+          { limits, strict: options.strict === true, fastPath },
+          {
+            onWarning: warn,
+            onObjectDone: count,
+            onEvents,
+            onFetchFailed: (failed, error) => {
+              const problem = readError(failed.name, error);
+              if (options.strict) throw problem;
+              warn({ file: failed.name, reason: problem.message });
+              count(failed.name, { bytes: 0, records: 0, badRecords: 0, badFile: true, fastRecords: 0 });
+            },
+          },
+        );
+        await pool.submit(object);
+        continue;
       }
-    } catch (error) {
-      // One unreadable object (truncated gzip, access denied on one key) must not end the scan.
-      if (!(error instanceof OffboxError) || options.strict) throw error;
-      fileBad = true;
-      warn({ file: object.name, reason: error.message });
+      currentFile = object.name;
+      const objectStats = await readObject(object, {
+        limits,
+        strict: options.strict,
+        fastPath,
+        warn,
+        addEvent: (event) => state.addEvent(event),
+        onEvents,
+      });
+      count(object.name, objectStats);
     }
-    if (fileBad) stats.badFiles += 1;
+    if (pool) {
+      stats.threads = threads;
+      for (const snapshot of await pool.finish()) state.absorb(snapshot);
+    }
+  } finally {
+    await pool?.close();
   }
+  state.finalise();
   stats.events = state.events;
   stats.vendingEvents = state.vending.size;
   stats.usages = state.usages.size;
@@ -278,11 +252,4 @@ export async function scanCloudTrail(
     revocations: state.revocations,
     state,
   };
-}
-
-async function* countBytes(stream: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of stream) {
-    add(chunk.length);
-    yield chunk;
-  }
 }

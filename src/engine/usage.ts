@@ -43,6 +43,25 @@ export interface Usage {
   deniedCalls: number;
   firstDeniedMs: number;
   lastDeniedMs: number;
+  /** Evidence being chosen while events arrive; finaliseUsage settles eventIds and userAgents from it. */
+  kept: {
+    /** The earliest events by id (up to 2 × MAX_EVENT_IDS between trims). */
+    events: Map<string, KeptEvent>;
+    /** Events later than this cannot be among the earliest kept ones. */
+    cutoffMs: number;
+    userAgentMs: Map<string, number>;
+  };
+}
+
+/** A kept event id, with what one copy of the event added to the usage's counts. */
+interface KeptEvent {
+  id: string;
+  ms: number;
+  action: string;
+  error: boolean;
+  denied: boolean;
+  /** Deliveries of this event seen; only the first is counted while it is kept. */
+  copies: number;
 }
 
 /** True for the error codes IAM authorisation failures carry across services. */
@@ -104,11 +123,16 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
       deniedCalls: 0,
       firstDeniedMs: Number.POSITIVE_INFINITY,
       lastDeniedMs: Number.NEGATIVE_INFINITY,
+      kept: { events: new Map(), cutoffMs: Number.POSITIVE_INFINITY, userAgentMs: new Map() },
     };
     usages.set(key, usage);
-  } else if (event.eventId !== '' && usage.eventIds.length < MAX_EVENT_IDS && usage.eventIds.includes(event.eventId)) {
+  } else if (event.eventId !== '') {
     // CloudTrail may deliver an event twice; an exact repeat adds nothing.
-    return;
+    const repeat = usage.kept.events.get(event.eventId);
+    if (repeat !== undefined) {
+      repeat.copies += 1;
+      return;
+    }
   }
   usage.calls += 1;
   if (event.errorCode !== '') {
@@ -119,10 +143,14 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
       if (event.timeMs > usage.lastDeniedMs) usage.lastDeniedMs = event.timeMs;
     }
   }
-  if (event.timeMs < usage.firstMs) {
-    usage.firstMs = event.timeMs;
-    usage.firstSeen = event.eventTime;
+  if (isEarlier(event.timeMs, event.userAgent, event.identity, usage)) {
+    if (!Number.isNaN(event.timeMs)) {
+      usage.firstMs = event.timeMs;
+      usage.firstSeen = event.eventTime;
+    }
     usage.firstUserAgent = event.userAgent;
+    usage.identity = event.identity;
+    usage.sessionCreatedMs = Date.parse(event.identity.sessionCreationDate);
   }
   if (event.timeMs > usage.lastMs) {
     usage.lastMs = event.timeMs;
@@ -130,42 +158,178 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
   }
   const action = actionName(event.eventSource, event.eventName);
   usage.actions.set(action, (usage.actions.get(action) ?? 0) + 1);
-  if (usage.userAgents.size < MAX_USER_AGENTS) usage.userAgents.add(event.userAgent);
+  keepUserAgent(usage, event.userAgent, event.timeMs);
   if (event.awsRegion !== '') usage.regions.add(event.awsRegion);
   if (event.identity.ec2RoleDelivery !== '') usage.ec2RoleDelivery.add(event.identity.ec2RoleDelivery);
   if (event.eventId !== '') {
-    if (usage.eventIds.length < MAX_EVENT_IDS) usage.eventIds.push(event.eventId);
-    else usage.eventIdsTruncated = true;
+    keepEvent(usage, {
+      id: event.eventId,
+      ms: timeKey(event.timeMs),
+      action,
+      error: event.errorCode !== '',
+      denied: isDenied(event.errorCode),
+      copies: 1,
+    });
   }
 }
 
-/** Folds usage `from` into `into` (used when merging partial results of parallel scans). */
+/*
+ * What a usage keeps as evidence is chosen by event time, never by reading order: the earliest
+ * MAX_EVENT_IDS event ids and MAX_USER_AGENTS user agents. Files read in any order, by any
+ * number of workers, then give the same usage, and the same finding.
+ */
+
+function timeKey(ms: number): number {
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+}
+
+/** Whether an event at `ms` takes over the usage's first-seen fields (ties broken by content, not order). */
+function isEarlier(ms: number, userAgent: string, identity: UserIdentity, usage: Usage): boolean {
+  const t = timeKey(ms);
+  if (t !== usage.firstMs) return t < usage.firstMs;
+  if (usage.calls === 1) return true;
+  if (userAgent !== usage.firstUserAgent) return userAgent < usage.firstUserAgent;
+  return identityOrder(identity, usage.identity) < 0;
+}
+
+function identityOrder(a: UserIdentity, b: UserIdentity): number {
+  if (a === b) return 0;
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function keepUserAgent(usage: Usage, userAgent: string, ms: number): void {
+  const kept = usage.kept.userAgentMs;
+  const t = timeKey(ms);
+  const known = kept.get(userAgent);
+  if (known !== undefined) {
+    if (t < known) kept.set(userAgent, t);
+    return;
+  }
+  if (kept.size < MAX_USER_AGENTS) {
+    kept.set(userAgent, t);
+    usage.userAgents.add(userAgent);
+    return;
+  }
+  let latest = '';
+  let latestMs = Number.NEGATIVE_INFINITY;
+  for (const [ua, uaMs] of kept) {
+    if (uaMs > latestMs || (uaMs === latestMs && ua > latest)) {
+      latest = ua;
+      latestMs = uaMs;
+    }
+  }
+  if (t < latestMs || (t === latestMs && userAgent < latest)) {
+    kept.delete(latest);
+    usage.userAgents.delete(latest);
+    kept.set(userAgent, t);
+    usage.userAgents.add(userAgent);
+  }
+}
+
+function keepEvent(usage: Usage, entry: KeptEvent): void {
+  const kept = usage.kept;
+  if (entry.ms > kept.cutoffMs) {
+    usage.eventIdsTruncated = true;
+    countRepeats(usage, entry);
+    return;
+  }
+  kept.events.set(entry.id, entry);
+  if (kept.events.size >= 2 * MAX_EVENT_IDS) trimEvents(usage);
+}
+
+/** Counts the repeats of an event that is no longer kept (they were left uncounted while it was). */
+function countRepeats(usage: Usage, gone: KeptEvent): void {
+  const extra = gone.copies - 1;
+  if (extra === 0) return;
+  usage.calls += extra;
+  usage.actions.set(gone.action, (usage.actions.get(gone.action) ?? 0) + extra);
+  if (gone.error) usage.errorCount += extra;
+  if (gone.denied) usage.deniedCalls += extra;
+}
+
+/**
+ * Keeps the earliest MAX_EVENT_IDS events, ordered by time then id. Repeats of an event let go
+ * are counted after all: exact repeats are only recognised among the kept events, and which
+ * events are kept must not depend on the order of reading.
+ */
+function trimEvents(usage: Usage): void {
+  const kept = usage.kept;
+  const order = [...kept.events.values()].sort((a, b) => a.ms - b.ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (order.length <= MAX_EVENT_IDS) {
+    kept.events = new Map(order.map((e) => [e.id, e]));
+    return;
+  }
+  usage.eventIdsTruncated = true;
+  for (const gone of order.slice(MAX_EVENT_IDS)) countRepeats(usage, gone);
+  const keep = order.slice(0, MAX_EVENT_IDS);
+  kept.events = new Map(keep.map((e) => [e.id, e]));
+  kept.cutoffMs = Math.min(kept.cutoffMs, keep[keep.length - 1]!.ms);
+}
+
+/**
+ * Puts the evidence a usage kept in its final order (event ids by time, user agents by first
+ * use, sets sorted). Run once after all events and merges, before detection.
+ */
+export function finaliseUsage(usage: Usage): void {
+  trimEvents(usage);
+  usage.eventIds = [...usage.kept.events.keys()];
+  usage.userAgents = new Set(
+    [...usage.kept.userAgentMs]
+      .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([ua]) => ua),
+  );
+  usage.regions = new Set([...usage.regions].sort());
+  usage.ec2RoleDelivery = new Set([...usage.ec2RoleDelivery].sort());
+  usage.actions = new Map([...usage.actions].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+/** Folds usage `from` into `into` (partial results of workers reading different files). */
 export function mergeUsage(into: Usage, from: Usage): void {
-  into.calls += from.calls;
-  into.errorCount += from.errorCount;
-  into.deniedCalls += from.deniedCalls;
-  into.firstDeniedMs = Math.min(into.firstDeniedMs, from.firstDeniedMs);
-  into.lastDeniedMs = Math.max(into.lastDeniedMs, from.lastDeniedMs);
-  if (Number.isNaN(into.sessionCreatedMs)) into.sessionCreatedMs = from.sessionCreatedMs;
-  if (from.firstMs < into.firstMs) {
+  if (from.calls === 0) return;
+  if (into.calls === 0 || isEarlierUsage(from, into)) {
     into.firstMs = from.firstMs;
     into.firstSeen = from.firstSeen;
     into.firstUserAgent = from.firstUserAgent;
+    into.identity = from.identity;
+    into.sessionCreatedMs = from.sessionCreatedMs;
   }
   if (from.lastMs > into.lastMs) {
     into.lastMs = from.lastMs;
     into.lastSeen = from.lastSeen;
   }
+  into.calls += from.calls;
+  into.errorCount += from.errorCount;
+  into.deniedCalls += from.deniedCalls;
+  into.firstDeniedMs = Math.min(into.firstDeniedMs, from.firstDeniedMs);
+  into.lastDeniedMs = Math.max(into.lastDeniedMs, from.lastDeniedMs);
   for (const [action, count] of from.actions) into.actions.set(action, (into.actions.get(action) ?? 0) + count);
-  for (const ua of from.userAgents) if (into.userAgents.size < MAX_USER_AGENTS) into.userAgents.add(ua);
+  for (const [ua, ms] of from.kept.userAgentMs) keepUserAgent(into, ua, ms);
   for (const region of from.regions) into.regions.add(region);
   for (const value of from.ec2RoleDelivery) into.ec2RoleDelivery.add(value);
-  for (const id of from.eventIds) {
-    if (into.eventIds.length >= MAX_EVENT_IDS) {
-      into.eventIdsTruncated = true;
-      break;
-    }
-    into.eventIds.push(id);
-  }
   into.eventIdsTruncated ||= from.eventIdsTruncated;
+  into.kept.cutoffMs = Math.min(into.kept.cutoffMs, from.kept.cutoffMs);
+  for (const entry of from.kept.events.values()) {
+    const mine = into.kept.events.get(entry.id);
+    if (mine === undefined) {
+      keepEvent(into, { ...entry });
+      continue;
+    }
+    // Both sides counted one copy of the same event: the merged usage counts it once.
+    mine.copies += entry.copies;
+    into.calls -= 1;
+    into.actions.set(entry.action, (into.actions.get(entry.action) ?? 0) - 1);
+    if (entry.error) into.errorCount -= 1;
+    if (entry.denied) into.deniedCalls -= 1;
+  }
+  trimEvents(into);
+}
+
+function isEarlierUsage(a: Usage, b: Usage): boolean {
+  const x = timeKey(a.firstMs);
+  const y = timeKey(b.firstMs);
+  if (x !== y) return x < y;
+  if (a.firstUserAgent !== b.firstUserAgent) return a.firstUserAgent < b.firstUserAgent;
+  return identityOrder(a.identity, b.identity) < 0;
 }

@@ -79,6 +79,10 @@ function natGatewayIdOf(request: Json, response: Json): string {
   return str(fromResponse?.['natGatewayId']) || str(fromRequest?.['NatGatewayId']);
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const PRIVATE_KEYS = new Set(['privateIpAddress', 'privateIp']);
 const PUBLIC_KEYS = new Set(['publicIp', 'ipAddress', 'ipv6Address', 'carrierIp']);
 
@@ -102,9 +106,19 @@ export class OwnershipEvidence {
     return this.pending.length;
   }
 
+  /** The events kept so far (a worker hands them to the main thread). */
+  events(): readonly CloudTrailEvent[] {
+    return this.pending;
+  }
+
   /** Sorts what was kept by event time and writes it into the map. */
   applyTo(map: OwnershipMap): void {
-    const events = [...this.pending].sort((a, b) => a.timeMs - b.timeMs);
+    // Ties (and events without a time) in a fixed order: files may be read in any order.
+    const time = (e: CloudTrailEvent): number => (Number.isNaN(e.timeMs) ? Number.NEGATIVE_INFINITY : e.timeMs);
+    const events = [...this.pending].sort(
+      (a, b) =>
+        time(a) - time(b) || compareText(a.eventId, b.eventId) || compareText(JSON.stringify(a), JSON.stringify(b)),
+    );
     for (const event of events) this.apply(map, event);
   }
 

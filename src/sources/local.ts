@@ -63,10 +63,11 @@ export function stdinLogObject(stream: NodeJS.ReadableStream | Readable = proces
   };
 }
 
-function fileObject(path: string, size: number | undefined): LogObject {
+export function fileObject(path: string, size: number | undefined): LogObject {
   return {
     name: path,
     size,
+    localPath: path,
     async open() {
       try {
         const handle = await open(path, 'r');

@@ -11,6 +11,8 @@ export interface LogObject {
   size: number | undefined;
   /** Opens the raw (possibly gzipped) bytes. Rejects with an OffboxError when the object cannot be opened. */
   open(): Promise<NodeJS.ReadableStream | Readable>;
+  /** Set for local files: a worker thread can open the file itself. */
+  localPath?: string;
 }
 
 export interface DecodeLimits {
