@@ -583,13 +583,5 @@ if (!isMainThread) {
 // @duckdb/node-api stays out of package.json: npm 11 writes a lock file without its other-platform
 // binding packages and `npm ci` then refuses it. The benchmark installs it on first use instead.
 async function loadDuckDb() {
-  // Checked before importing: Node caches a failed import for the life of the process.
-  if (!existsSync(new URL('../node_modules/@duckdb/node-api/package.json', import.meta.url))) {
-    console.error('bench: installing @duckdb/node-api (not saved to package.json) …');
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '@duckdb/node-api@1.5.6-r.1'], {
-      cwd: new URL('..', import.meta.url),
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-  }
   return import('@duckdb/node-api');
 }
