@@ -50,6 +50,10 @@ export interface Usage {
     /** Events later than this cannot be among the earliest kept ones. */
     cutoffMs: number;
     userAgentMs: Map<string, number>;
+    /** Event id of the first event, and id and user agent of the last (ties in time are broken by them). */
+    firstId: string;
+    lastId: string;
+    lastUserAgent: string;
   };
 }
 
@@ -123,7 +127,14 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
       deniedCalls: 0,
       firstDeniedMs: Number.POSITIVE_INFINITY,
       lastDeniedMs: Number.NEGATIVE_INFINITY,
-      kept: { events: new Map(), cutoffMs: Number.POSITIVE_INFINITY, userAgentMs: new Map() },
+      kept: {
+        events: new Map(),
+        cutoffMs: Number.POSITIVE_INFINITY,
+        userAgentMs: new Map(),
+        firstId: '',
+        lastId: '',
+        lastUserAgent: '',
+      },
     };
     usages.set(key, usage);
   } else if (event.eventId !== '') {
@@ -143,18 +154,29 @@ export function addToUsages(usages: Map<string, Usage>, event: CloudTrailEvent):
       if (event.timeMs > usage.lastDeniedMs) usage.lastDeniedMs = event.timeMs;
     }
   }
-  if (isEarlier(event.timeMs, event.userAgent, event.identity, usage)) {
+  const t = timeKey(event.timeMs);
+  const kept = usage.kept;
+  if (
+    usage.calls === 1 ||
+    eventOrder(t, event.eventId, event.userAgent, usage.firstMs, kept.firstId, usage.firstUserAgent) < 0
+  ) {
     if (!Number.isNaN(event.timeMs)) {
       usage.firstMs = event.timeMs;
       usage.firstSeen = event.eventTime;
     }
+    kept.firstId = event.eventId;
     usage.firstUserAgent = event.userAgent;
     usage.identity = event.identity;
     usage.sessionCreatedMs = Date.parse(event.identity.sessionCreationDate);
   }
-  if (event.timeMs > usage.lastMs) {
+  if (
+    !Number.isNaN(event.timeMs) &&
+    eventOrder(t, event.eventId, event.userAgent, usage.lastMs, kept.lastId, kept.lastUserAgent) > 0
+  ) {
     usage.lastMs = event.timeMs;
     usage.lastSeen = event.eventTime;
+    kept.lastId = event.eventId;
+    kept.lastUserAgent = event.userAgent;
   }
   const action = actionName(event.eventSource, event.eventName);
   usage.actions.set(action, (usage.actions.get(action) ?? 0) + 1);
@@ -183,20 +205,23 @@ function timeKey(ms: number): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-/** Whether an event at `ms` takes over the usage's first-seen fields (ties broken by content, not order). */
-function isEarlier(ms: number, userAgent: string, identity: UserIdentity, usage: Usage): boolean {
-  const t = timeKey(ms);
-  if (t !== usage.firstMs) return t < usage.firstMs;
-  if (usage.calls === 1) return true;
-  if (userAgent !== usage.firstUserAgent) return userAgent < usage.firstUserAgent;
-  return identityOrder(identity, usage.identity) < 0;
-}
-
-function identityOrder(a: UserIdentity, b: UserIdentity): number {
-  if (a === b) return 0;
-  const x = JSON.stringify(a);
-  const y = JSON.stringify(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+/**
+ * The order of events within a usage: time (events without one last), then event id, then user
+ * agent. The first and last events are chosen by it, never by reading order; the SQL back ends
+ * order the same way.
+ */
+export function eventOrder(
+  ms: number,
+  id: string,
+  ua: string,
+  otherMs: number,
+  otherId: string,
+  otherUa: string,
+): number {
+  if (ms !== otherMs) return ms < otherMs ? -1 : 1;
+  if (id !== otherId) return id < otherId ? -1 : 1;
+  if (ua !== otherUa) return ua < otherUa ? -1 : 1;
+  return 0;
 }
 
 function keepUserAgent(usage: Usage, userAgent: string, ms: number): void {
@@ -288,16 +313,38 @@ export function finaliseUsage(usage: Usage): void {
 /** Folds usage `from` into `into` (partial results of workers reading different files). */
 export function mergeUsage(into: Usage, from: Usage): void {
   if (from.calls === 0) return;
-  if (into.calls === 0 || isEarlierUsage(from, into)) {
+  if (
+    into.calls === 0 ||
+    eventOrder(
+      from.firstMs,
+      from.kept.firstId,
+      from.firstUserAgent,
+      into.firstMs,
+      into.kept.firstId,
+      into.firstUserAgent,
+    ) < 0
+  ) {
     into.firstMs = from.firstMs;
     into.firstSeen = from.firstSeen;
     into.firstUserAgent = from.firstUserAgent;
+    into.kept.firstId = from.kept.firstId;
     into.identity = from.identity;
     into.sessionCreatedMs = from.sessionCreatedMs;
   }
-  if (from.lastMs > into.lastMs) {
+  if (
+    eventOrder(
+      from.lastMs,
+      from.kept.lastId,
+      from.kept.lastUserAgent,
+      into.lastMs,
+      into.kept.lastId,
+      into.kept.lastUserAgent,
+    ) > 0
+  ) {
     into.lastMs = from.lastMs;
     into.lastSeen = from.lastSeen;
+    into.kept.lastId = from.kept.lastId;
+    into.kept.lastUserAgent = from.kept.lastUserAgent;
   }
   into.calls += from.calls;
   into.errorCount += from.errorCount;
@@ -324,12 +371,4 @@ export function mergeUsage(into: Usage, from: Usage): void {
     if (entry.denied) into.deniedCalls -= 1;
   }
   trimEvents(into);
-}
-
-function isEarlierUsage(a: Usage, b: Usage): boolean {
-  const x = timeKey(a.firstMs);
-  const y = timeKey(b.firstMs);
-  if (x !== y) return x < y;
-  if (a.firstUserAgent !== b.firstUserAgent) return a.firstUserAgent < b.firstUserAgent;
-  return identityOrder(a.identity, b.identity) < 0;
 }
