@@ -3,7 +3,7 @@
  * arrives from the instance's own address with one of these is a pre-signed URL relayed
  * through the instance (SSRF), or someone on the box hand-crafting requests.
  */
-const NON_SDK_FAMILIES: readonly [string, RegExp][] = [
+export const NON_SDK_FAMILIES: readonly [string, RegExp][] = [
   ['python-requests', /^python-requests\//i],
   ['python-urllib', /^(?:python-urllib|Python-urllib|urllib3)\b/i],
   ['python-httpx', /^python-httpx\//i],
@@ -24,7 +24,7 @@ const NON_SDK_FAMILIES: readonly [string, RegExp][] = [
 ];
 
 /** Markers of AWS SDKs, CLIs, agents and AWS's own services: never a non-SDK client. */
-const SDK_MARKERS =
+export const SDK_MARKERS =
   /aws-sdk-|aws-cli\/|Boto3\/|botocore\/|amazon-ssm-agent|aws-internal|AWS Internal|\.amazonaws\.com|exec-env\/|Terraform\/|terraform-provider-aws|aws-toolkit|AWSPowerShell|AWS-Lambda|S3Console|CloudShell|AmazonSSMAgent|aws-chalice|aws-ec2-/i;
 
 const cache = new Map<string, string>();

@@ -32,14 +32,19 @@ export class ScanState {
 
   addEvent(event: CloudTrailEvent): void {
     this.events += 1;
+    this.addEvidence(event);
+    if (event.accountId !== '') this.recipientAccounts.add(event.accountId);
+    // Services acting for themselves are not credentials anyone can steal from a workload.
+    if (event.identity.type !== 'AWSService' && event.identity.type !== '') addToUsages(this.usages, event);
+  }
+
+  /** What an event says besides its usage: credential vending, ownership moves, revocations. */
+  addEvidence(event: CloudTrailEvent): void {
     const vending = extractVending(event);
     if (vending) this.vending.add(vending);
     this.ownershipEvidence.consider(event);
     const revocation = extractRevocation(event);
     if (revocation) this.revocations.push(revocation);
-    if (event.accountId !== '') this.recipientAccounts.add(event.accountId);
-    // Services acting for themselves are not credentials anyone can steal from a workload.
-    if (event.identity.type !== 'AWSService' && event.identity.type !== '') addToUsages(this.usages, event);
   }
 
   /** The state as plain data (structured-clone safe). */
@@ -72,11 +77,12 @@ export class ScanState {
    * Puts everything in a fixed order once reading is over: usages by key, their evidence by time,
    * revocations by time. Files read in any order, by any number of workers, then give the same findings.
    */
-  finalise(): void {
+  finalise(options: { usagesFinal?: boolean } = {}): void {
     const usages = [...this.usages.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.usages.clear();
     for (const usage of usages) {
-      finaliseUsage(usage);
+      // Usages aggregated by SQL arrive with their evidence already chosen.
+      if (!options.usagesFinal) finaliseUsage(usage);
       this.usages.set(usage.key, usage);
     }
     const time = (ms: number): number => (Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms);

@@ -226,12 +226,26 @@ export async function scanCloudTrail(
   options: ScanOptions = {},
 ): Promise<ScanResult> {
   const started = performance.now();
+  const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
+  const read = await readCloudTrail(objects, options);
+  const result = detectInState(read, { ...options, awsRanges });
+  result.stats.durationMs = performance.now() - started;
+  return result;
+}
+
+/**
+ * Runs the CloudTrail detectors over a state however it was read (the native reader, or SQL
+ * aggregates from `offbox hunt`) and applies the config's suppress rules.
+ */
+export function detectInState(
+  read: ReadResult,
+  options: Pick<ScanOptions, 'config' | 'inventory' | 'detectors' | 'ipRangesFile' | 'awsRanges'>,
+): ScanResult {
   const config = options.config ?? emptyConfig;
   const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
   const sources = buildSourceClassifier({ awsRanges, allowedCidrs: config.allowedSourceCidrs });
   const suppressions = compileSuppressions(config.suppress);
-  const { state, stats, warnings } = await readCloudTrail(objects, options);
-
+  const { state, stats, warnings } = read;
   const detected = state.detect({
     detectors: options.detectors ?? cloudTrailDetectors,
     sources,
@@ -240,7 +254,6 @@ export async function scanCloudTrail(
     ipRangesSyncToken: awsRanges.syncToken,
   });
   const { kept: findings, suppressed } = suppressions.apply(detected);
-  stats.durationMs = performance.now() - started;
   return {
     findings,
     stats,

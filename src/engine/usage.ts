@@ -3,7 +3,7 @@ import { nonSdkClientFamily } from '../detect/user-agents.js';
 
 /** How many event ids a usage keeps as evidence; counts stay exact beyond it. */
 export const MAX_EVENT_IDS = 1000;
-const MAX_USER_AGENTS = 20;
+export const MAX_USER_AGENTS = 20;
 
 /**
  * Every call made with one access key from one source (address + VPC endpoint),
@@ -68,9 +68,12 @@ interface KeptEvent {
   copies: number;
 }
 
+/** The error codes IAM authorisation failures carry across services. */
+export const DENIED_ERROR = /AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden/i;
+
 /** True for the error codes IAM authorisation failures carry across services. */
 export function isDenied(errorCode: string): boolean {
-  return errorCode !== '' && /AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden/i.test(errorCode);
+  return errorCode !== '' && DENIED_ERROR.test(errorCode);
 }
 
 /** s3.amazonaws.com + GetObject → s3:GetObject, the IAM action spelling responders know. */
