@@ -193,61 +193,75 @@ export const FULL_PARSE_EVENT_NAMES: ReadonlySet<string> = new Set([
 
 /*
  * Key lookup, done for every key of the objects above (about 35 per record), so it must cost a few
- * operations: a hash of the object, the key's length and three of its bytes picks one table slot,
- * then a byte comparison confirms. The multiplier is searched at load time so that no two known
- * keys share a slot; keys the pass does not know usually fail on the length.
+ * operations: the key's first and last 32-bit words (which overlap, or are one masked word, for
+ * short keys), its length and the object pick one table slot; the slot's words confirm it, with
+ * the middle words of keys longer than 8 bytes. The multiplier is searched at load time so that no
+ * two known keys share a slot. A key the pass does not know usually fails on the length.
  */
 const KEY_TABLE_BITS = 9;
-const KEY_SLOT_LEN = new Int16Array(1 << KEY_TABLE_BITS).fill(-1);
-const KEY_SLOT_OFFSET = new Int32Array(1 << KEY_TABLE_BITS);
-const KEY_SLOT_ACTION = new Int16Array(1 << KEY_TABLE_BITS);
-let keyBytes = new Uint8Array(0);
+const KEY_TABLE_SIZE = 1 << KEY_TABLE_BITS;
+/**
+ * A slot's words, together in one cache line: length (-1 empty), first word, last word, action,
+ * then the middle words.
+ */
+const KEY_SLOT_WORDS = 8;
+const KEY_MIDDLE_WORDS = KEY_SLOT_WORDS - 4;
+const KEY_SLOTS = new Int32Array(KEY_TABLE_SIZE * KEY_SLOT_WORDS);
+for (let slot = 0; slot < KEY_TABLE_SIZE; slot++) KEY_SLOTS[slot * KEY_SLOT_WORDS] = -1;
 
-/** Bytes read from a key of length len at [s, e): all inside the key for the known keys (length ≥ 4). */
-function keySignature(object: number, b: Uint8Array, s: number, e: number): number {
-  return (e - s) ^ (b[s]! << 6) ^ (b[e - 1]! << 13) ^ (b[e - 3]! << 20) ^ (object << 27);
+/** The first word of a key of len ≥ 1 bytes at s, only its own bytes for keys shorter than 4. */
+function keyFirstWord(view: DataView, s: number, len: number): number {
+  const word = view.getInt32(s, true);
+  return len >= 4 ? word : word & ((1 << (len << 3)) - 1);
+}
+
+function keySlot(object: number, len: number, first: number, last: number, multiplier: number): number {
+  return Math.imul(first ^ Math.imul(last ^ (len << 8) ^ object, 0x85ebca6b), multiplier) >>> (32 - KEY_TABLE_BITS);
 }
 
 const KEY_MULTIPLIER = ((): number => {
-  const entries: { object: number; bytes: Uint8Array; action: number }[] = [];
+  const entries: { object: number; len: number; first: number; last: number; middle: number[]; action: number }[] = [];
   for (const [object, table] of KEY_TABLES) {
     for (const [key, action] of Object.entries(table)) {
-      entries.push({ object, bytes: Buffer.from(key, 'latin1'), action });
+      const len = key.length;
+      if (len === 0 || len > 4 * (KEY_MIDDLE_WORDS + 2)) throw new Error(`key ${key} does not fit the key table`);
+      const bytes = Buffer.alloc(len + 4);
+      bytes.write(key, 'latin1');
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      const first = keyFirstWord(view, 0, len);
+      const middle: number[] = [];
+      for (let j = 4; j < len - 4; j += 4) middle.push(view.getInt32(j, true));
+      entries.push({ object, len, first, last: len >= 4 ? view.getInt32(len - 4, true) : first, middle, action });
     }
   }
-  keyBytes = new Uint8Array(entries.reduce((sum, entry) => sum + entry.bytes.length, 0));
-  let offset = 0;
-  const offsets = entries.map((entry) => {
-    keyBytes.set(entry.bytes, offset);
-    offset += entry.bytes.length;
-    return offset - entry.bytes.length;
-  });
   search: for (let multiplier = 0x9e3779b1; ; multiplier = (multiplier + 0x3c6ef372) | 0) {
     const used = new Set<number>();
     for (const entry of entries) {
-      const slot = Math.imul(keySignature(entry.object, entry.bytes, 0, entry.bytes.length), multiplier) >>> 23;
+      const slot = keySlot(entry.object, entry.len, entry.first, entry.last, multiplier);
       if (used.has(slot)) continue search;
       used.add(slot);
     }
-    entries.forEach((entry, k) => {
-      const slot = Math.imul(keySignature(entry.object, entry.bytes, 0, entry.bytes.length), multiplier) >>> 23;
-      KEY_SLOT_LEN[slot] = entry.bytes.length;
-      KEY_SLOT_OFFSET[slot] = offsets[k]!;
-      KEY_SLOT_ACTION[slot] = entry.action;
-    });
+    for (const entry of entries) {
+      const at = keySlot(entry.object, entry.len, entry.first, entry.last, multiplier) * KEY_SLOT_WORDS;
+      KEY_SLOTS.set([entry.len, entry.first, entry.last, entry.action, ...entry.middle], at);
+    }
     return multiplier;
   }
 })();
 
-/** The action of the key at [s, e) (no escapes) in the given object, or ACT_NONE. */
-function keyAction(object: number, b: Uint8Array, s: number, e: number): number {
-  const slot = Math.imul(keySignature(object, b, s, e), KEY_MULTIPLIER) >>> 23;
-  const len = e - s;
-  if (KEY_SLOT_LEN[slot] !== len) return ACT_NONE;
-  const kb = keyBytes;
-  const offset = KEY_SLOT_OFFSET[slot]! - s;
-  for (let j = s; j < e; j++) if (b[j] !== kb[offset + j]) return ACT_NONE;
-  return KEY_SLOT_ACTION[slot]!;
+/**
+ * The action of the key at [s, s + len) (no escapes, len ≥ 1) in the given object, or ACT_NONE.
+ * Reads up to s + 3 even for shorter keys: the caller has seen the colon and the value's first
+ * byte after the key, so those bytes exist.
+ */
+function keyAction(object: number, view: DataView, s: number, len: number): number {
+  const first = keyFirstWord(view, s, len);
+  const last = len >= 4 ? view.getInt32(s + len - 4, true) : first;
+  const at = keySlot(object, len, first, last, KEY_MULTIPLIER) * KEY_SLOT_WORDS;
+  const slots = KEY_SLOTS;
+  if (slots[at] !== len || slots[at + 1] !== first || slots[at + 2] !== last) return ACT_NONE;
+  for (let j = 4, m = at + 4; j < len - 4; j += 4, m++) if (view.getInt32(s + j, true) !== slots[m]) return ACT_NONE;
+  return slots[at + 3]!;
 }
 
 const QUOTE = 0x22;
@@ -314,10 +328,11 @@ function finishString(b: Uint8Array, i: number, lastQuote: number): number {
       }
       // Past the last quote, nothing can close the string.
       if (i > lastQuote) return -1;
-    } else if (c < 0x20) {
-      return -1;
-    } else {
+    } else if (c >= 0x20) {
       i++;
+    } else {
+      // A control byte, or (never on the paths above) past the end of the buffer.
+      return -1;
     }
   }
 }
@@ -326,8 +341,9 @@ function finishString(b: Uint8Array, i: number, lastQuote: number): number {
  * Strings hold most of the bytes, so the pass looks for their end four bytes at a time: in a
  * little-endian 32-bit word, the lowest byte that is a quote, a backslash or below 0x20 is found
  * with the classic has-zero-byte / has-less-than arithmetic (exact for the lowest match: a borrow
- * only runs upward from a matching byte). Bytes below the string's start are forced to 0xff, which matches nothing
- * and borrows nothing. On a big-endian machine the word view is empty and the byte loop does it all.
+ * only runs upward from a matching byte). Bytes below the string's start are forced to 0xff, which
+ * matches nothing and borrows nothing. On a big-endian machine the word view is empty and the byte
+ * loop does it all.
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -392,6 +408,7 @@ let containerStack = new Uint8Array(256);
  */
 function scanRecord(
   b: Uint8Array,
+  view: DataView,
   words: Int32Array,
   offset: number,
   i: number,
@@ -435,7 +452,7 @@ function scanRecord(
           // An escaped key may spell a key read here: JSON.parse decides.
           needsParse = true;
         } else {
-          const action = keyAction(top - C_TRACKED, b, ks, ke);
+          const action = ke > ks ? keyAction(top - C_TRACKED, view, ks, ke - ks) : ACT_NONE;
           if (action >= ACT_PARSE) {
             needsParse = true;
           } else if (action >= ACT_OBJECT) {
@@ -621,6 +638,7 @@ export function scanDeliveryFile(
   const lastQuote = b.lastIndexOf(QUOTE, end - 1);
   if (lastQuote < 0) return undefined;
   const { words, offset } = wordView(b);
+  const view = new DataView(b.buffer, b.byteOffset, b.length);
   const fields = new RecordFields();
   let index = 0;
   let i = 0;
@@ -645,7 +663,7 @@ export function scanDeliveryFile(
       for (;;) {
         const recordStart = i;
         fields.reset();
-        i = scanRecord(b, words, offset, i, end, lastQuote, fields);
+        i = scanRecord(b, view, words, offset, i, end, lastQuote, fields);
         if (i < 0 || i - recordStart > maxRecordBytes) return undefined;
         // A record that is not an object is a wrapper or not an event: JSON.parse decides.
         if (b[recordStart] !== LBRACE) fields.needsParse = true;
@@ -710,39 +728,54 @@ for (const [c, text] of Object.entries({
   ESCAPED_CHAR[c.charCodeAt(0)] = text;
 }
 
-const TIME_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-const TIME_SEPARATORS: readonly (readonly [number, number])[] = [
-  [4, 0x2d],
-  [7, 0x2d],
-  [10, 0x54],
-  [13, 0x3a],
-  [16, 0x3a],
-  [19, 0x5a],
-];
+/** Whether the len ≥ 4 bytes at view[s…] equal those at other[at…], compared a word at a time. */
+function sameBytes(view: DataView, s: number, len: number, other: DataView, at: number): boolean {
+  let j = 0;
+  while (j < len - 4 && view.getInt32(s + j, true) === other.getInt32(at + j, true)) j += 4;
+  return j >= len - 4 && view.getInt32(s + len - 4, true) === other.getInt32(at + len - 4, true);
+}
+
+function copyBytes(view: DataView, s: number, len: number, other: DataView, at: number): void {
+  for (let j = 0; j < len - 4; j += 4) other.setInt32(at + j, view.getInt32(s + j, true), true);
+  other.setInt32(at + len - 4, view.getInt32(s + len - 4, true), true);
+}
+
+/** The two-digit number at b[i], or a value above 99 when those are not two digits. */
+function twoDigits(b: Uint8Array, i: number): number {
+  const hi = b[i]! - ZERO;
+  const lo = b[i + 1]! - ZERO;
+  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : 1000;
+}
 
 /**
  * parseEventTime (Date.parse) of a time in CloudTrail's own form, `YYYY-MM-DDTHH:MM:SSZ`, at a
  * fraction of its cost; -1 for anything else, or any value Date.parse might treat specially
- * (days past the 28th, which it rolls over or rejects by month; years before 1970), which then
- * goes to Date.parse. Inside those bounds Date.parse is Date.UTC of the parts, by the spec.
+ * (days past the 28th, which it rolls over or rejects by month; hour 24; years before 1970), which
+ * then goes to Date.parse. Inside those bounds Date.parse is Date.UTC of the parts, by the spec.
  */
 function canonicalTimeMs(b: Uint8Array, s: number, len: number): number {
-  if (len !== 20) return -1;
-  for (const [at, c] of TIME_SEPARATORS) if (b[s + at] !== c) return -1;
-  for (const at of TIME_DIGITS) {
-    const c = b[s + at]!;
-    if (c < ZERO || c > NINE) return -1;
-  }
-  const part = (at: number): number => (b[s + at]! - ZERO) * 10 + b[s + at + 1]! - ZERO;
-  const year = part(0) * 100 + part(2);
-  const month = part(5);
-  const day = part(8);
-  const hour = part(11);
-  const minute = part(14);
-  const second = part(17);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || second > 59) {
+  if (
+    len !== 20 ||
+    b[s + 4] !== MINUS ||
+    b[s + 7] !== MINUS ||
+    b[s + 10] !== 0x54 ||
+    b[s + 13] !== COLON ||
+    b[s + 16] !== COLON ||
+    b[s + 19] !== 0x5a
+  ) {
     return -1;
   }
+  const century = twoDigits(b, s);
+  const yearOfCentury = twoDigits(b, s + 2);
+  const month = twoDigits(b, s + 5);
+  const day = twoDigits(b, s + 8);
+  const hour = twoDigits(b, s + 11);
+  const minute = twoDigits(b, s + 14);
+  const second = twoDigits(b, s + 17);
+  if (century < 19 || century > 99 || yearOfCentury > 99 || month < 1 || month > 12 || day < 1 || day > 28) return -1;
+  if (hour > 23 || minute > 59 || second > 59) return -1;
+  const year = century * 100 + yearOfCentury;
+  if (year < 1970) return -1;
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
@@ -790,6 +823,7 @@ const CACHE_BITS = 11;
 const CACHE_SIZE = 1 << CACHE_BITS;
 /** Longest value cached: user agents run to a few hundred bytes, ARNs to about a hundred. */
 const CACHE_MAX = 256;
+const CACHE_ENTRY = 4 + CACHE_MAX;
 /** Slots read without the cache: nearly always unique values. */
 const UNCACHED = new Uint8Array(FIELD_COUNT);
 UNCACHED[F_EVENT_ID] = 1;
@@ -798,25 +832,41 @@ UNCACHED[F_TIMESTAMP] = 1;
 /** Longest event time remembered from one record to the next (ISO times are 20–30 bytes). */
 const TIME_MAX = 40;
 
+/** The cache's storage; see above. */
+class TextCache {
+  /** Entry e: int32 byte length (-1 empty) at e * CACHE_ENTRY, then the bytes (for 1–3 bytes, packed in one word). */
+  readonly view = new DataView(new ArrayBuffer(CACHE_SIZE * CACHE_ENTRY));
+  readonly text: string[] = new Array<string>(CACHE_SIZE).fill('');
+
+  constructor() {
+    for (let entry = 0; entry < CACHE_SIZE; entry++) this.view.setInt32(entry * CACHE_ENTRY, -1, true);
+  }
+}
+
+/**
+ * One cache for all builders of a thread: callers make a builder per file, and a cache keyed by
+ * the bytes is exact whichever file filled it, so it stays warm from file to file.
+ */
+let sharedTextCache: TextCache | undefined;
+
 /**
  * Turns the fields of one record into the typed event, with the text decoded as JSON.parse
  * would (UTF-8). Bodies are left undefined: records whose bodies matter are parsed.
  * Returns undefined when the record must be parsed instead.
  */
 export class EventBuilder {
-  private readonly cacheText: string[] = new Array<string>(CACHE_SIZE).fill('');
-  private readonly cacheLength = new Int32Array(CACHE_SIZE).fill(-1);
-  private readonly cacheBytes = new Uint8Array(CACHE_SIZE * CACHE_MAX);
-  private readonly cacheView = new DataView(this.cacheBytes.buffer);
+  private readonly cache = (sharedTextCache ??= new TextCache());
   private buffer: Buffer | undefined;
   private bytes: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(new ArrayBuffer(0));
   private fields = new RecordFields();
   private readonly texts: string[] = new Array<string>(FIELD_COUNT).fill('');
-  private readonly timeBytes = new Uint8Array(TIME_MAX);
+  private readonly timeView = new DataView(new ArrayBuffer(TIME_MAX));
   private timeLength = -1;
   private timeText = '';
   private timeMs = Number.NaN;
+  private lastEventName = '';
+  private lastEventNameFull = false;
 
   build(fields: RecordFields, buffer: Buffer): CloudTrailEvent | undefined {
     if (fields.needsParse) return undefined;
@@ -831,7 +881,11 @@ export class EventBuilder {
     const eventName = t[F_EVENT_NAME]!;
     const eventSource = t[F_EVENT_SOURCE]!;
     // normaliseRecord's "not an event" reason, and the events whose bodies matter, come from JSON.parse.
-    if ((eventName === '' && eventSource === '') || FULL_PARSE_EVENT_NAMES.has(eventName)) return undefined;
+    if (eventName !== this.lastEventName) {
+      this.lastEventName = eventName;
+      this.lastEventNameFull = FULL_PARSE_EVENT_NAMES.has(eventName);
+    }
+    if ((eventName === '' && eventSource === '') || this.lastEventNameFull) return undefined;
     const identity: UserIdentity = {
       type: t[F_UI_TYPE]!,
       principalId: t[F_UI_PRINCIPAL]!,
@@ -892,23 +946,19 @@ export class EventBuilder {
     const f = this.fields;
     const s = f.start[slot]!;
     const len = f.end[slot]! - s;
-    if (f.kind[slot] !== 1 || len > TIME_MAX) {
+    if (f.kind[slot] !== 1 || len > TIME_MAX || len < 4) {
       this.timeLength = -1;
       const text = this.uncachedText(slot);
       this.timeMs = parseEventTime(text);
       return text;
     }
-    const b = this.bytes;
-    const last = this.timeBytes;
-    if (len === this.timeLength) {
-      let k = 0;
-      while (k < len && b[s + k] === last[k]) k++;
-      if (k === len) return this.timeText;
-    }
-    for (let k = 0; k < len; k++) last[k] = b[s + k]!;
+    const view = this.view;
+    const last = this.timeView;
+    if (len === this.timeLength && sameBytes(view, s, len, last, 0)) return this.timeText;
+    copyBytes(view, s, len, last, 0);
     this.timeLength = len;
     this.timeText = (this.buffer as unknown as Slicer).utf8Slice(s, s + len);
-    const ms = canonicalTimeMs(b, s, len);
+    const ms = canonicalTimeMs(this.bytes, s, len);
     this.timeMs = ms >= 0 ? ms : parseEventTime(this.timeText);
     return this.timeText;
   }
@@ -929,10 +979,8 @@ export class EventBuilder {
     const start = fields.start;
     const end = fields.end;
     const view = this.view;
-    const cacheView = this.cacheView;
-    const cacheLength = this.cacheLength;
-    const cacheText = this.cacheText;
-    const slicer = this.buffer as unknown as Slicer;
+    const cacheView = this.cache.view;
+    const cacheText = this.cache.text;
     for (let slot = 0; slot < FIELD_COUNT; slot++) {
       const k = kind[slot];
       if (k === 0 || UNCACHED[slot] === 1) {
@@ -941,40 +989,47 @@ export class EventBuilder {
       }
       const s = start[slot]!;
       const e = end[slot]!;
-      if (k === 2) {
-        out[slot] = decodeEscaped(slicer, this.bytes, s, e);
-        continue;
-      }
       const len = e - s;
-      if (len < 4 || len > CACHE_MAX) {
-        out[slot] = slicer.utf8Slice(s, e);
+      if (k === 2 || len > CACHE_MAX || len === 0) {
+        out[slot] = k === 2 ? decodeEscaped(this.buffer as unknown as Slicer, this.bytes, s, e) : this.slice(s, e);
         continue;
       }
-      const lastWord = view.getInt32(e - 4, true);
-      const entry =
-        Math.imul(
+      // The last four bytes (or all of a shorter value, packed) and two more words pick the entry.
+      let lastWord: number;
+      let hash: number;
+      if (len >= 4) {
+        lastWord = view.getInt32(e - 4, true);
+        hash =
           view.getInt32(s, true) ^
-            Math.imul(lastWord, 0x85ebca6b) ^
-            Math.imul(view.getInt32(s + ((len - 4) >> 1), true), 0xc2b2ae35) ^
-            len,
-          0x9e3779b1,
-        ) >>>
-        (32 - CACHE_BITS);
-      const base = entry * CACHE_MAX;
-      if (cacheLength[entry] === len && cacheView.getInt32(base + len - 4, true) === lastWord) {
+          Math.imul(lastWord, 0x85ebca6b) ^
+          Math.imul(view.getInt32(s + ((len - 4) >> 1), true), 0xc2b2ae35) ^
+          len;
+      } else {
+        const b = this.bytes;
+        lastWord = b[s]! | (len > 1 ? b[s + 1]! << 8 : 0) | (len > 2 ? b[s + 2]! << 16 : 0);
+        hash = Math.imul(lastWord, 0x85ebca6b) ^ len;
+      }
+      const entry = Math.imul(hash, 0x9e3779b1) >>> (32 - CACHE_BITS);
+      const base = entry * CACHE_ENTRY;
+      const tail = base + 4 + (len >= 4 ? len - 4 : 0);
+      if (cacheView.getInt32(base, true) === len && cacheView.getInt32(tail, true) === lastWord) {
         let j = 0;
-        while (j < len - 4 && view.getInt32(s + j, true) === cacheView.getInt32(base + j, true)) j += 4;
+        while (j < len - 4 && view.getInt32(s + j, true) === cacheView.getInt32(base + 4 + j, true)) j += 4;
         if (j >= len - 4) {
           out[slot] = cacheText[entry]!;
           continue;
         }
       }
-      const text = slicer.utf8Slice(s, e);
+      const text = this.slice(s, e);
       cacheText[entry] = text;
-      cacheLength[entry] = len;
-      for (let j = 0; j < len - 4; j += 4) cacheView.setInt32(base + j, view.getInt32(s + j, true), true);
-      cacheView.setInt32(base + len - 4, lastWord, true);
+      cacheView.setInt32(base, len, true);
+      for (let j = 0; j < len - 4; j += 4) cacheView.setInt32(base + 4 + j, view.getInt32(s + j, true), true);
+      cacheView.setInt32(tail, lastWord, true);
       out[slot] = text;
     }
+  }
+
+  private slice(s: number, e: number): string {
+    return (this.buffer as unknown as Slicer).utf8Slice(s, e);
   }
 }
