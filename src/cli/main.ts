@@ -5,10 +5,12 @@ import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
 import { registerDemo } from './demo.js';
 import { registerExposure } from './exposure.js';
+import { registerHunt } from './hunt.js';
 import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
 import { registerSimulate } from './simulate.js';
+import { registerSql } from './sql.js';
 import { registerSsrf } from './ssrf.js';
 
 // The AWS SDK warns on every run under Node 20 about its own future support policy; that says
@@ -24,6 +26,8 @@ function buildProgram(): Command {
   registerDemo(program);
   registerExposure(program);
   registerScan(program);
+  registerHunt(program);
+  registerSql(program);
   registerSimulate(program);
   registerSsrf(program);
   registerInventory(program);

@@ -150,6 +150,28 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
     warnings.flush('lines');
   }
 
+  return reportTrail(result, web, { paths, webLogs, format, failOn, command: 'scan', options });
+}
+
+/**
+ * Prints, stores and sums up the findings of a trail read (scan or hunt) and of web logs read
+ * beside it; returns the exit code for --fail-on.
+ */
+export function reportTrail(
+  result: ScanResult,
+  web: WebScanResult | undefined,
+  run: {
+    paths: readonly string[];
+    webLogs: readonly string[];
+    format: OutputFormat;
+    failOn: Severity | 'none';
+    command: 'scan' | 'hunt';
+    options: Pick<ScanCliOptions, 'output' | 'db'>;
+    /** Said after the summary (hunt: where the aggregation ran, bytes scanned). */
+    note?: string;
+  },
+): number {
+  const { paths, webLogs, format, failOn, options } = run;
   const suppressedAll = [...result.suppressed, ...(web?.suppressed ?? [])];
   // Both scans read the same config, so the expired rules are reported once.
   reportSuppressions(suppressedAll, result.expiredSuppressions);
@@ -180,13 +202,13 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   writeResults(text, options.output);
 
   if (options.db) {
-    storeFindings(options.db, 'scan', [...paths, ...webLogs], findings, {
+    storeFindings(options.db, run.command, [...paths, ...webLogs], findings, {
       events: result.stats.events + (web?.stats.requests ?? 0),
       warnings: result.warnings.length + (web?.warnings.length ?? 0),
       ipRangesSyncToken: result.ipRangesSyncToken,
     });
   }
-  status(summarise(result, web, findings));
+  status(summarise(result, web, findings) + (run.note ? ` — ${run.note}` : ''));
   return exitCodeFor(findings, failOn);
 }
 

@@ -8,12 +8,20 @@ import { OwnershipMap } from '../inventory/ownership.js';
 import type { SourceClassifier } from '../net/source-class.js';
 import { buildDetectionContext } from './context.js';
 import { detectFindings } from './findings.js';
-import { addToUsages, finaliseUsage, mergeUsage, type Usage } from './usage.js';
+import {
+  addToUsages,
+  finaliseUsage,
+  mergeUsage,
+  packUsage,
+  unpackUsage,
+  type PackedUsage,
+  type Usage,
+} from './usage.js';
 
 /** A ScanState as plain data: what a worker thread hands back to the main thread. */
 export interface ScanStateSnapshot {
   vending: VendingRecord[];
-  usages: Usage[];
+  usages: PackedUsage[];
   ownershipEvents: CloudTrailEvent[];
   revocations: Revocation[];
   recipientAccounts: string[];
@@ -51,7 +59,7 @@ export class ScanState {
   snapshot(): ScanStateSnapshot {
     return {
       vending: [...this.vending.values()],
-      usages: [...this.usages.values()],
+      usages: [...this.usages.values()].map(packUsage),
       ownershipEvents: [...this.ownershipEvidence.events()],
       revocations: [...this.revocations],
       recipientAccounts: [...this.recipientAccounts],
@@ -63,7 +71,8 @@ export class ScanState {
   absorb(snapshot: ScanStateSnapshot): void {
     this.events += snapshot.events;
     for (const record of snapshot.vending) this.vending.add(record);
-    for (const usage of snapshot.usages) {
+    for (const packed of snapshot.usages) {
+      const usage = unpackUsage(packed);
       const mine = this.usages.get(usage.key);
       if (mine) mergeUsage(mine, usage);
       else this.usages.set(usage.key, usage);

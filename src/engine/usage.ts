@@ -296,6 +296,70 @@ function trimEvents(usage: Usage): void {
   kept.cutoffMs = Math.min(kept.cutoffMs, keep[keep.length - 1]!.ms);
 }
 
+/** A usage with its kept events as columns: cheap to hand from a worker thread to the main thread. */
+export type PackedUsage = Omit<Usage, 'kept'> & {
+  kept: Omit<Usage['kept'], 'events'> & {
+    /** JSON array of the kept event ids, in time order. */
+    ids: string;
+    ms: Float64Array;
+    /** Index into `actionNames`. */
+    action: Int32Array;
+    /** 1 error, 2 denied. */
+    flags: Uint8Array;
+    copies: Int32Array;
+    actionNames: string[];
+  };
+};
+
+/** The usage with its kept events trimmed and packed into columns (structured clone copies columns fast). */
+export function packUsage(usage: Usage): PackedUsage {
+  trimEvents(usage);
+  const entries = [...usage.kept.events.values()];
+  const actionNames: string[] = [];
+  const actionIndex = new Map<string, number>();
+  const n = entries.length;
+  const packed = {
+    ids: JSON.stringify(entries.map((e) => e.id)),
+    ms: new Float64Array(n),
+    action: new Int32Array(n),
+    flags: new Uint8Array(n),
+    copies: new Int32Array(n),
+    actionNames,
+  };
+  entries.forEach((e, i) => {
+    let index = actionIndex.get(e.action);
+    if (index === undefined) {
+      index = actionNames.length;
+      actionNames.push(e.action);
+      actionIndex.set(e.action, index);
+    }
+    packed.ms[i] = e.ms;
+    packed.action[i] = index;
+    packed.flags[i] = (e.error ? 1 : 0) | (e.denied ? 2 : 0);
+    packed.copies[i] = e.copies;
+  });
+  const rest: Partial<Usage['kept']> = { ...usage.kept };
+  delete rest.events;
+  return { ...usage, kept: { ...(rest as Omit<Usage['kept'], 'events'>), ...packed } };
+}
+
+/** The inverse of packUsage. */
+export function unpackUsage(packed: PackedUsage): Usage {
+  const { ids, ms, action, flags, copies, actionNames, ...rest } = packed.kept;
+  const events = new Map<string, KeptEvent>();
+  (JSON.parse(ids) as string[]).forEach((id, i) => {
+    events.set(id, {
+      id,
+      ms: ms[i]!,
+      action: actionNames[action[i]!]!,
+      error: (flags[i]! & 1) !== 0,
+      denied: (flags[i]! & 2) !== 0,
+      copies: copies[i]!,
+    });
+  });
+  return { ...packed, kept: { ...rest, events } };
+}
+
 /**
  * Puts the evidence a usage kept in its final order (event ids by time, user agents by first
  * use, sets sorted). Run once after all events and merges, before detection.

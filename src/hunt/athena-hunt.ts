@@ -4,53 +4,19 @@
  */
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import { detectInState, type ScanOptions, type ScanResult, type ScanStats } from '../engine/scan.js';
-import { athena } from '../sql/dialect.js';
-import { fullEventsSql, totalsSql, usagesSql } from '../sql/aggregate.js';
-import { athenaPartitionFilter, athenaTableRef } from '../sql/athena-ddl.js';
-import { tableEventsSql } from '../sql/events.js';
+import { athenaHuntQueries, type AthenaTableSelection } from '../sql/athena-queries.js';
 import { runAthenaQuery, type AthenaQueryOptions, type AthenaQueryResult } from './athena.js';
 import { stateFromSql, type SqlRow } from './from-sql.js';
 
 export interface AthenaHuntOptions
-  extends Pick<ScanOptions, 'config' | 'inventory' | 'awsRanges' | 'ipRangesFile'>,
-    Omit<AthenaQueryOptions, 'database'> {
-  database: string;
-  table: string;
-  /** Read events from this time on (partitions before it are never scanned). */
-  since?: Date;
-  until?: Date;
-}
+  extends
+    Pick<ScanOptions, 'config' | 'inventory' | 'awsRanges' | 'ipRangesFile'>,
+    Omit<AthenaQueryOptions, 'database'>,
+    AthenaTableSelection {}
 
 export interface AthenaHuntResult extends ScanResult {
   /** One entry per query: what Athena scanned and billed. */
   queries: { name: string; queryExecutionId: string; scannedBytes: number; costUsd: number; engineMs: number }[];
-}
-
-/** The events relation of the table, limited to --since/--until (partitions pruned, then exact times). */
-export function athenaEventsCte(options: Pick<AthenaHuntOptions, 'database' | 'table' | 'since' | 'until'>): string {
-  const filters: string[] = [];
-  if (options.since) {
-    filters.push(athenaPartitionFilter(options.since, options.until));
-    filters.push(`${athena.epochMs('eventtime')} >= ${options.since.getTime()}`);
-  }
-  if (options.until) filters.push(`${athena.epochMs('eventtime')} < ${options.until.getTime()}`);
-  return tableEventsSql(
-    athena,
-    athenaTableRef(options.table, options.database),
-    filters.length > 0 ? filters.join(' AND ') : undefined,
-  );
-}
-
-/** The three queries `hunt --engine athena` runs, in order. */
-export function athenaHuntQueries(
-  options: Pick<AthenaHuntOptions, 'database' | 'table' | 'since' | 'until'>,
-): { name: 'usages' | 'fullEvents' | 'totals'; sql: string }[] {
-  const events = athenaEventsCte(options);
-  return [
-    { name: 'usages', sql: usagesSql(athena, events) },
-    { name: 'fullEvents', sql: fullEventsSql(athena, events) },
-    { name: 'totals', sql: totalsSql(athena, events) },
-  ];
 }
 
 function toRows(result: AthenaQueryResult): SqlRow[] {

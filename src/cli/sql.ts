@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { athenaHuntQueries } from '../sql/athena-queries.js';
+import { fullEventsSql, totalsSql, usagesSql } from '../sql/aggregate.js';
+import { athenaCloudTrailDdl } from '../sql/athena-ddl.js';
+import { duckdb, type DialectName } from '../sql/dialect.js';
+import { duckDbEventsSql } from '../sql/events.js';
+import { parseTime } from './hunt.js';
+import { writeResults } from './io.js';
+
+interface SqlCliOptions {
+  dialect: string;
+  ddl?: boolean;
+  database?: string;
+  table: string;
+  bucket?: string;
+  prefix?: string;
+  orgId?: string;
+  accounts?: string;
+  regions?: string;
+  startDate?: string;
+  since?: string;
+  until?: string;
+  output?: string;
+}
+
+const DIALECTS: readonly DialectName[] = ['athena', 'trino', 'duckdb'];
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+}
+
+/** The SQL `offbox hunt` runs, for a user to read, review or run by hand. */
+export function renderSql(paths: readonly string[], options: SqlCliOptions): string {
+  if (!DIALECTS.includes(options.dialect as DialectName)) {
+    throw new UsageError(`--dialect ${options.dialect} is not known`, `use one of ${DIALECTS.join(', ')}`);
+  }
+  const header = (name: string, what: string) => `-- offbox ${name}: ${what}\n`;
+  if (options.ddl) {
+    if (options.dialect === 'duckdb') {
+      throw new UsageError(
+        '--ddl is for Athena (and Trino over the same table)',
+        'DuckDB reads the files directly: name them instead',
+      );
+    }
+    if (!options.bucket) throw new UsageError('--ddl needs --bucket', "the trail's S3 bucket name (not an s3:// URL)");
+    const accounts = list(options.accounts);
+    const regions = list(options.regions);
+    return `${athenaCloudTrailDdl({
+      table: options.table,
+      ...(options.database ? { database: options.database } : {}),
+      bucket: options.bucket,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(accounts ? { accounts } : {}),
+      ...(options.orgId ? { organizationId: options.orgId } : {}),
+      ...(regions ? { regions } : {}),
+      startDate: options.startDate ?? '2024/01/01',
+    })}\n`;
+  }
+  if (options.dialect === 'duckdb') {
+    const files = paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'];
+    const events = duckDbEventsSql(duckdb, [{ files, gzip: true }]);
+    return (
+      [
+        header('usages', 'one row per credential, source and client (the usages offbox scan builds)') +
+          usagesSql(duckdb, events) +
+          ';',
+        header('evidence', 'credential vending, ownership and revocation events, with their bodies') +
+          fullEventsSql(duckdb, events) +
+          ';',
+        header('totals', 'events read and the accounts whose trail they are') + totalsSql(duckdb, events) + ';',
+      ].join('\n\n') + '\n'
+    );
+  }
+  if (paths.length > 0) {
+    throw new UsageError(
+      `--dialect ${options.dialect} reads a table, not files`,
+      'name the table with --table (and --database)',
+    );
+  }
+  const since = parseTime(options.since, '--since');
+  const until = parseTime(options.until, '--until');
+  const accounts = list(options.accounts);
+  const queries = athenaHuntQueries({
+    table: options.table,
+    database: options.database ?? 'default',
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(accounts ? { accounts } : {}),
+  });
+  const what: Record<string, string> = {
+    usages: 'one row per credential, source and client (the usages offbox scan builds)',
+    fullEvents: 'credential vending, ownership and revocation events, with their bodies',
+    totals: 'events read and the accounts whose trail they are',
+  };
+  return queries.map((q) => header(q.name, what[q.name] ?? '') + q.sql + ';').join('\n\n') + '\n';
+}
+
+export function registerSql(program: Command): void {
+  program
+    .command('sql')
+    .description(
+      'print the SQL offbox hunt runs (or, with --ddl, the Athena CloudTrail table) for review or to run by hand',
+    )
+    .argument('[paths...]', 'files or globs DuckDB reads (--dialect duckdb)')
+    .requiredOption('--dialect <dialect>', `SQL dialect: ${DIALECTS.join(', ')}`)
+    .option('--ddl', 'print the CREATE EXTERNAL TABLE for the trail (partition projection) instead of the queries')
+    .option('--database <name>', 'database of the CloudTrail table')
+    .option('--table <name>', 'the CloudTrail table', 'cloudtrail_logs')
+    .option('--bucket <name>', "--ddl: the trail's S3 bucket")
+    .option('--prefix <prefix>', "--ddl: the trail's key prefix (the part before AWSLogs/)")
+    .option('--org-id <id>', '--ddl: organisation id of an organisation trail (o-…)')
+    .option(
+      '--accounts <ids>',
+      'comma-separated account ids (--ddl: the account partition; queries: the accounts read)',
+    )
+    .option('--regions <regions>', '--ddl: comma-separated regions the trail logs (default: every commercial region)')
+    .option('--start-date <yyyy/MM/dd>', '--ddl: first day of the timestamp partition (default 2024/01/01)')
+    .option('--since <time>', 'queries: read events from this time')
+    .option('--until <time>', 'queries: read events before this time')
+    .option('-o, --output <file>', 'write the SQL to a file instead of stdout')
+    .action((paths: string[], options: SqlCliOptions) => {
+      writeResults(renderSql(paths, options), options.output);
+    });
+}
