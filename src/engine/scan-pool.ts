@@ -28,6 +28,7 @@ type FromWorker =
   | { type: 'events'; events: number; bytes: number }
   | { type: 'done'; id: number; stats: ObjectReadStats }
   | { type: 'failed'; id: number; error: { className: string; message: string; hint?: string; stack?: string } }
+  | { type: 'partial'; snapshot: ScanStateSnapshot }
   | { type: 'state'; snapshot: ScanStateSnapshot };
 
 const MAX_QUEUED = 2;
@@ -40,6 +41,8 @@ export interface PoolCallbacks {
   onEvents: (events: number, bytes: number) => void;
   /** The main thread could not fetch an object's bytes: report it as the in-process reader would. */
   onFetchFailed: (object: LogObject, error: unknown) => void;
+  /** A worker's state so far (it starts afresh): merge it now, so no thread holds everything twice. */
+  onPartial: (snapshot: ScanStateSnapshot) => void;
 }
 
 interface Slot {
@@ -128,6 +131,9 @@ export class ScanPool {
         return;
       case 'failed':
         this.fail(rebuildError(message.error));
+        return;
+      case 'partial':
+        this.guard(() => this.callbacks.onPartial(message.snapshot));
         return;
       case 'state':
         slot.snapshot?.(message.snapshot);

@@ -14,7 +14,12 @@ import type { ToWorker, WorkerSettings } from './scan-pool.js';
 
 const settings = workerData as WorkerSettings;
 const port = parentPort!;
-const state = new ScanState();
+/**
+ * Events after which a worker hands its state over and starts afresh: its memory then follows the
+ * sessions active in the files it read lately, not everything it ever read.
+ */
+const HAND_OVER_EVENTS = 250_000;
+let state = new ScanState();
 const { warn } = warningCollector<InputWarning>({
   strict: settings.strict,
   onWarning: (warning) => port.postMessage({ type: 'warning', warning }),
@@ -46,6 +51,10 @@ async function handle(message: ToWorker): Promise<void> {
       addEvent: (event) => state.addEvent(event),
       onEvents: (events, bytes) => port.postMessage({ type: 'events', events, bytes }),
     });
+    if (state.events >= HAND_OVER_EVENTS) {
+      port.postMessage({ type: 'partial', snapshot: state.snapshot() });
+      state = new ScanState();
+    }
     port.postMessage({ type: 'done', id: message.id, stats });
   } catch (error) {
     const known = error instanceof OffboxError;

@@ -179,6 +179,7 @@ export async function readCloudTrail(
           {
             onWarning: warn,
             onObjectDone: count,
+            onPartial: (snapshot) => state.absorb(snapshot),
             onEvents,
             onFetchFailed: (failed, error) => {
               const problem = readError(failed.name, error);

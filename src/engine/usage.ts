@@ -45,7 +45,7 @@ export interface Usage {
   lastDeniedMs: number;
   /** Evidence being chosen while events arrive; finaliseUsage settles eventIds and userAgents from it. */
   kept: {
-    /** The earliest events by id (up to 2 × MAX_EVENT_IDS between trims). */
+    /** The earliest events by id (up to TRIM_AT between trims). */
     events: Map<string, KeptEvent>;
     /** Events later than this cannot be among the earliest kept ones. */
     cutoffMs: number;
@@ -56,6 +56,9 @@ export interface Usage {
     lastUserAgent: string;
   };
 }
+
+/** Kept events are trimmed back to MAX_EVENT_IDS when they reach this many. */
+const TRIM_AT = Math.ceil(MAX_EVENT_IDS * 1.25);
 
 /** A kept event id, with what one copy of the event added to the usage's counts. */
 interface KeptEvent {
@@ -264,7 +267,7 @@ function keepEvent(usage: Usage, entry: KeptEvent): void {
     return;
   }
   kept.events.set(entry.id, entry);
-  if (kept.events.size >= 2 * MAX_EVENT_IDS) trimEvents(usage);
+  if (kept.events.size >= TRIM_AT) trimEvents(usage);
 }
 
 /** Counts the repeats of an event that is no longer kept (they were left uncounted while it was). */
