@@ -23,6 +23,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { simulateOrganisation } from '../../src/simulate/index.js';
 import { listLocal } from '../../src/sources/local.js';
 import { fullEventsSql, totalsSql, usagesSql } from '../../src/sql/aggregate.js';
+import { athenaCloudTrailDdl } from '../../src/sql/athena-ddl.js';
 import { athenaHuntQueries } from '../../src/sql/athena-queries.js';
 import { duckdb } from '../../src/sql/dialect.js';
 import { duckDbEventsSql } from '../../src/sql/events.js';
@@ -191,6 +192,39 @@ describe('offbox sql', () => {
     assert.equal(result.stdout, readFileSync(golden, 'utf8'));
     assert.match(result.stdout, /"timestamp" >= '2026\/03\/01'/);
     assert.match(result.stdout, /account IN \('111122223333', '444455556666'\)/);
+  });
+
+  it('prints the partition-projection table with --ddl', async () => {
+    const result = await runCli([
+      'sql',
+      '--dialect',
+      'athena',
+      '--ddl',
+      '--database',
+      'security',
+      '--table',
+      'cloudtrail_logs',
+      '--bucket',
+      'my-org-trail',
+      '--accounts',
+      '111122223333',
+      '--regions',
+      'us-east-1,eu-west-1',
+      '--start-date',
+      '2025/01/01',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const expected = athenaCloudTrailDdl({
+      database: 'security',
+      table: 'cloudtrail_logs',
+      bucket: 'my-org-trail',
+      accounts: ['111122223333'],
+      regions: ['us-east-1', 'eu-west-1'],
+      startDate: '2025/01/01',
+    });
+    assert.equal(result.stdout, `${expected}\n`);
+    assert.match(result.stdout, /CREATE EXTERNAL TABLE/);
+    assert.match(result.stdout, /'projection\.enabled'\s*=\s*'true'/);
   });
 
   it('refuses an unknown dialect and a --ddl without a bucket, with hints', async () => {
