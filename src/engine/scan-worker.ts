@@ -18,7 +18,7 @@ const port = parentPort!;
  * Events after which a worker hands its state over and starts afresh: its memory then follows the
  * sessions active in the files it read lately, not everything it ever read.
  */
-const HAND_OVER_EVENTS = 250_000;
+const HAND_OVER_EVENTS = 100_000;
 let state = new ScanState();
 const { warn } = warningCollector<InputWarning>({
   strict: settings.strict,
