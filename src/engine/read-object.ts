@@ -74,7 +74,8 @@ export async function readObject(object: LogObject, options: ObjectReadOptions):
   return readFramed(object, decoded, options, stats);
 }
 
-async function readRaw(object: LogObject): Promise<Buffer> {
+/** The object's raw (possibly gzipped) bytes, whole. */
+export async function readRaw(object: LogObject): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await object.open()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);

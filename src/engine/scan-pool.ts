@@ -3,7 +3,7 @@ import { ConfigError, InputError, OffboxError, UsageError, AwsError } from '../e
 import type { FrameLimits } from '../cloudtrail/framing.js';
 import type { DecodeLimits, LogObject } from '../sources/log-object.js';
 import type { InputWarning, ObjectReadStats } from './read-object.js';
-import { WHOLE_OBJECT_MAX_BYTES } from './read-object.js';
+import { readRaw, WHOLE_OBJECT_MAX_BYTES } from './read-object.js';
 import type { ScanStateSnapshot } from './scan-state.js';
 
 /*
@@ -179,9 +179,7 @@ export class ScanPool {
     const fetch = (async () => {
       let bytes: Buffer;
       try {
-        const chunks: Buffer[] = [];
-        for await (const chunk of await object.open()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-        bytes = Buffer.concat(chunks);
+        bytes = await readRaw(object);
       } catch (error) {
         this.callbacks.onFetchFailed(object, error);
         return;
