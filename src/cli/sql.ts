@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { athenaHuntQueries } from '../sql/athena-queries.js';
+import { loadConfig } from '../config/config.js';
+import { DEFAULT_IP_RANGES_FILE } from '../net/aws-ranges.js';
+import { resolveRangesFile } from '../net/user-ranges.js';
+import { athenaEventsCte, athenaHuntQueries, type AthenaTableSelection } from '../sql/athena-queries.js';
+import { detectorCandidatesSql } from '../sql/detectors.js';
 import { fullEventsSql, totalsSql, usagesSql } from '../sql/aggregate.js';
 import { athenaCloudTrailDdl } from '../sql/athena-ddl.js';
-import { duckdb, type DialectName } from '../sql/dialect.js';
+import { athena, duckdb, trino, type DialectName } from '../sql/dialect.js';
 import { duckDbEventsSql } from '../sql/events.js';
 import { parseTime } from './hunt.js';
 import { writeResults } from './io.js';
@@ -11,6 +15,9 @@ import { writeResults } from './io.js';
 interface SqlCliOptions {
   dialect: string;
   ddl?: boolean;
+  detectors?: boolean;
+  config?: string;
+  ipRanges?: string;
   database?: string;
   table: string;
   bucket?: string;
@@ -62,6 +69,23 @@ export function renderSql(paths: readonly string[], options: SqlCliOptions): str
       startDate: options.startDate ?? '2024/01/01',
     })}\n`;
   }
+  if (options.detectors) {
+    const config = options.config ? loadConfig(options.config) : undefined;
+    const candidateOptions = {
+      ipRangesFile: resolveRangesFile(options.ipRanges) ?? DEFAULT_IP_RANGES_FILE,
+      allowedSourceCidrs: config?.allowedSourceCidrs ?? [],
+    };
+    const events =
+      options.dialect === 'duckdb'
+        ? duckDbEventsSql(duckdb, [{ files: paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'], gzip: true }])
+        : athenaEventsCte(tableSelection(paths, options));
+    const dialect = options.dialect === 'duckdb' ? duckdb : options.dialect === 'trino' ? trino : athena;
+    return (
+      detectorCandidatesSql(dialect, events, candidateOptions)
+        .map((q) => header(q.detector, `candidates: ${q.condition}`) + q.sql + ';')
+        .join('\n\n') + '\n'
+    );
+  }
   if (options.dialect === 'duckdb') {
     const files = paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'];
     const events = duckDbEventsSql(duckdb, [{ files, gzip: true }]);
@@ -77,6 +101,16 @@ export function renderSql(paths: readonly string[], options: SqlCliOptions): str
       ].join('\n\n') + '\n'
     );
   }
+  const queries = athenaHuntQueries(tableSelection(paths, options));
+  const what: Record<string, string> = {
+    usages: 'one row per credential, source and client (the usages offbox scan builds)',
+    fullEvents: 'credential vending, ownership and revocation events, with their bodies',
+    totals: 'events read and the accounts whose trail they are',
+  };
+  return queries.map((q) => header(q.name, what[q.name] ?? '') + q.sql + ';').join('\n\n') + '\n';
+}
+
+function tableSelection(paths: readonly string[], options: SqlCliOptions): AthenaTableSelection {
   if (paths.length > 0) {
     throw new UsageError(
       `--dialect ${options.dialect} reads a table, not files`,
@@ -86,19 +120,13 @@ export function renderSql(paths: readonly string[], options: SqlCliOptions): str
   const since = parseTime(options.since, '--since');
   const until = parseTime(options.until, '--until');
   const accounts = list(options.accounts);
-  const queries = athenaHuntQueries({
+  return {
     table: options.table,
     database: options.database ?? 'default',
     ...(since ? { since } : {}),
     ...(until ? { until } : {}),
     ...(accounts ? { accounts } : {}),
-  });
-  const what: Record<string, string> = {
-    usages: 'one row per credential, source and client (the usages offbox scan builds)',
-    fullEvents: 'credential vending, ownership and revocation events, with their bodies',
-    totals: 'events read and the accounts whose trail they are',
   };
-  return queries.map((q) => header(q.name, what[q.name] ?? '') + q.sql + ';').join('\n\n') + '\n';
 }
 
 export function registerSql(program: Command): void {
@@ -110,6 +138,9 @@ export function registerSql(program: Command): void {
     .argument('[paths...]', 'files or globs DuckDB reads (--dialect duckdb)')
     .requiredOption('--dialect <dialect>', `SQL dialect: ${DIALECTS.join(', ')}`)
     .option('--ddl', 'print the CREATE EXTERNAL TABLE for the trail (partition projection) instead of the queries')
+    .option('--detectors', "print each detector's candidate query (usages meeting a necessary condition of it) instead")
+    .option('-c, --config <file>', '--detectors: offbox.yaml whose allowedSourceCidrs the candidates leave out')
+    .option('--ip-ranges <file>', "--detectors: AWS ip-ranges.json (default: offbox's snapshot)")
     .option('--database <name>', 'database of the CloudTrail table')
     .option('--table <name>', 'the CloudTrail table', 'cloudtrail_logs')
     .option('--bucket <name>', "--ddl: the trail's S3 bucket")

@@ -47,14 +47,13 @@ function actionSql(): string {
  * usage's earliest MAX_EVENT_IDS distinct events, as the native reader does; user agents and event
  * ids kept are the earliest by time, first and last events are chosen by (time, event id, user agent).
  */
-export function usagesSql(dialect: Dialect, eventsCte: string): string {
+export function usageCtes(dialect: Dialect): { ctes: string; select: string } {
   const t = `coalesce(ms, ${dialect.noTime})`;
   const key = USAGE_KEY.join(', ');
   const order = [t, 'event_id', 'user_agent'];
   const first = (column: string) => dialect.minBy(column, order);
   const denied = regex(dialect, 'error_code', DENIED_ERROR);
-  return `WITH ${eventsCte},
-  used AS (
+  const ctes = `used AS (
     SELECT
       account_id AS k_account,
       coalesce(nullif(lower(ui_arn), ''), ui_principal) AS k_principal,
@@ -142,12 +141,21 @@ export function usagesSql(dialect: Dialect, eventsCte: string): string {
       ${first('scope_issued_to')} AS scope_issued_to
     FROM used
     GROUP BY ${key}
-  )
-SELECT s.*, c.calls, c.error_count, c.denied_calls, c.event_ids, c.event_ids_truncated, a.actions, g.user_agents
+  )`;
+  const select = `SELECT s.*, c.calls, c.error_count, c.denied_calls, c.event_ids, c.event_ids_truncated, a.actions, g.user_agents
 FROM summary s
 JOIN call_counts c USING (${key})
 JOIN action_counts a USING (${key})
 JOIN agents g USING (${key})`;
+  return { ctes, select };
+}
+
+/** The usages query over the `events` relation given. */
+export function usagesSql(dialect: Dialect, eventsCte: string): string {
+  const { ctes, select } = usageCtes(dialect);
+  return `WITH ${eventsCte},
+  ${ctes}
+${select}`;
 }
 
 /** Every event whose request or response body the engine reads, with the bodies as JSON text. */

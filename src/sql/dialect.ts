@@ -10,6 +10,10 @@ export interface Dialect {
   epochMs(text: string): string;
   /** Case-sensitive (or, with `ignoreCase`, insensitive) regular-expression test. */
   regexLike(text: string, pattern: string, ignoreCase: boolean): string;
+  /** Capture group `group` of the first match of `pattern` ('' or NULL when none). */
+  regexExtract(text: string, pattern: string, group: number): string;
+  /** The text at a JSON path of a JSON text (NULL when absent). */
+  jsonText(json: string, path: string): string;
   /** `text` with every match of `pattern` replaced by `replacement`. */
   regexReplaceAll(text: string, pattern: string, replacement: string): string;
   /** The value of `value` on the row where `order` (a list of expressions, compared in turn) is smallest. */
@@ -40,6 +44,8 @@ export const duckdb: Dialect = {
   name: 'duckdb',
   epochMs: (text) => `epoch_ms(TRY_CAST(${text} AS TIMESTAMPTZ))`,
   regexLike: (text, pattern, ignoreCase) => `regexp_matches(${text}, ${quote(pattern)}${ignoreCase ? ", 'i'" : ''})`,
+  regexExtract: (text, pattern, group) => `regexp_extract(${text}, ${quote(pattern)}, ${group})`,
+  jsonText: (json, path) => `json_extract_string(${json}, ${quote(path)})`,
   regexReplaceAll: (text, pattern, replacement) =>
     `regexp_replace(${text}, ${quote(pattern)}, ${quote(replacement)}, 'g')`,
   minBy: (value, order) => `arg_min(${value}, ${row(order, 'duckdb')})`,
@@ -56,6 +62,8 @@ export const trino: Dialect = {
   name: 'trino',
   epochMs: (text) => `CAST(floor(to_unixtime(try(from_iso8601_timestamp(${text}))) * 1000) AS BIGINT)`,
   regexLike: (text, pattern, ignoreCase) => `regexp_like(${text}, ${quote((ignoreCase ? '(?i)' : '') + pattern)})`,
+  regexExtract: (text, pattern, group) => `regexp_extract(${text}, ${quote(pattern)}, ${group})`,
+  jsonText: (json, path) => `json_extract_scalar(${json}, ${quote(path)})`,
   regexReplaceAll: (text, pattern, replacement) => `regexp_replace(${text}, ${quote(pattern)}, ${quote(replacement)})`,
   minBy: (value, order) => `min_by(${value}, ${row(order, 'trino')})`,
   maxBy: (value, order) => `max_by(${value}, ${row(order, 'trino')})`,

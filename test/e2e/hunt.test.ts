@@ -25,6 +25,8 @@ import { listLocal } from '../../src/sources/local.js';
 import { fullEventsSql, totalsSql, usagesSql } from '../../src/sql/aggregate.js';
 import { athenaCloudTrailDdl } from '../../src/sql/athena-ddl.js';
 import { athenaHuntQueries } from '../../src/sql/athena-queries.js';
+import { detectorCandidatesSql } from '../../src/sql/detectors.js';
+import { DEFAULT_IP_RANGES_FILE } from '../../src/net/aws-ranges.js';
 import { duckdb } from '../../src/sql/dialect.js';
 import { duckDbEventsSql } from '../../src/sql/events.js';
 import { FIXTURES, parseNdjson, runCli } from './cli.test-helpers.js';
@@ -171,7 +173,84 @@ describe('hunt --engine athena (mocked client answered by DuckDB)', () => {
   });
 });
 
+describe("each detector's candidate SQL holds every finding scan makes (a necessary condition)", () => {
+  const candidateDetectors = [
+    'instance-credential-outside-aws',
+    'instance-credential-foreign-aws',
+    'instance-credential-cross-instance',
+    'instance-credential-foreign-vpce',
+    'instance-session-name-spoof',
+    'instance-credential-role-chain',
+    'instance-credential-non-sdk-client',
+    'workload-credential-outside-aws',
+  ];
+  const inputs = [
+    ...['invictus', 'otrf', 'cribl', 'cribl-capture'].map((d) => ({ name: d, dir: join(FIXTURES, 'cloudtrail', d) })),
+    { name: 'simulated seed 3', seed: 3, dir: join(work, 'candidates-3') },
+    { name: 'simulated seed 5', seed: 5, dir: join(work, 'candidates-5') },
+  ];
+  for (const input of inputs) {
+    it(input.name, async () => {
+      let trail = input.dir;
+      let options = {};
+      if ('seed' in input) {
+        await simulateOrganisation({ out: input.dir, seed: input.seed, events: 20_000 });
+        trail = join(input.dir, 'cloudtrail');
+        options = {
+          config: loadConfig(join(input.dir, 'offbox.yaml')),
+          inventory: loadInventory([join(input.dir, 'inventory')]).map,
+        };
+      }
+      const config = (options as { config?: ReturnType<typeof loadConfig> }).config;
+      const scanned = await scanCloudTrail(listLocal([trail]), options);
+      const { groups } = await fileGroups(listLocal([trail]));
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      try {
+        const queries = detectorCandidatesSql(duckdb, duckDbEventsSql(duckdb, groups), {
+          ipRangesFile: DEFAULT_IP_RANGES_FILE,
+          allowedSourceCidrs: config?.allowedSourceCidrs ?? [],
+        });
+        assert.deepEqual(
+          queries.map((q) => q.detector),
+          candidateDetectors,
+        );
+        let covered = 0;
+        for (const query of queries) {
+          const rows = (await connection.runAndReadAll(query.sql)).getRowObjectsJson() as Record<string, unknown>[];
+          for (const finding of scanned.findings.filter((f) => f.detector === query.detector)) {
+            const found = rows.some(
+              (row) =>
+                row['k_ip'] === finding.source.ip &&
+                row['k_vpce'] === finding.source.vpcEndpointId &&
+                finding.principal.accessKeyIds.includes(String(row['k_key'])),
+            );
+            assert.ok(found, `${query.detector} finding ${finding.id} (${finding.source.ip}) is among the candidates`);
+            covered += 1;
+          }
+        }
+        if ('seed' in input) assert.ok(covered >= 5, `the simulated attacks are covered (${covered})`);
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
 describe('offbox sql', () => {
+  it("prints a candidate query per detector for Athena, each within Athena's query size limit", async () => {
+    const result = await runCli(['sql', '--dialect', 'athena', '--detectors', '--database', 'security']);
+    assert.equal(result.code, 0, result.stderr);
+    const queries = result.stdout.split(/^-- offbox /m).filter((q) => q.trim() !== '');
+    assert.equal(queries.length, 8);
+    for (const query of queries) {
+      assert.ok(Buffer.byteLength(query) < 262_144, 'Athena accepts at most 262,144 bytes of query text');
+      assert.match(query, /aws_ranges\(lo, hi\) AS \(VALUES/);
+      assert.match(query, /FROM "security"\."cloudtrail_logs"/);
+    }
+  });
+
   it('prints the Athena queries (golden file)', async () => {
     const result = await runCli([
       'sql',
