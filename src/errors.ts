@@ -29,3 +29,46 @@ export const ExitCode = {
   findings: 1,
   error: 2,
 } as const;
+
+/** What an AWS SDK (or network) failure says about itself, read defensively. */
+export interface SdkFailure {
+  name: string;
+  code: string;
+  message: string;
+  status: number | undefined;
+}
+
+export function sdkFailure(err: unknown): SdkFailure {
+  const e = (err ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  return {
+    name: typeof e.name === 'string' ? e.name : '',
+    code: typeof e.code === 'string' ? e.code : '',
+    message: typeof e.message === 'string' ? e.message : String(err),
+    status: e.$metadata?.httpStatusCode,
+  };
+}
+
+const NETWORK_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+/** True when the request never got an answer: the network, DNS, a refused connection or a timeout. */
+export function isNetworkFailure(failure: Pick<SdkFailure, 'name' | 'code'>): boolean {
+  return NETWORK_FAILURES.has(failure.code) || NETWORK_FAILURES.has(failure.name);
+}

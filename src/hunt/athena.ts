@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AwsError, OffboxError } from '../errors.js';
+import { AwsError, isNetworkFailure, OffboxError, sdkFailure } from '../errors.js';
 
 export interface AthenaQueryOptions {
   /** Database the query's unqualified table names resolve in. */
@@ -151,33 +151,10 @@ const OUTPUT_LOCATION_HINT =
   'pass --output-location s3://bucket/prefix/ (a bucket in the same region that the credentials can write), ' +
   "or set a query result location on the workgroup; the location's bucket must exist";
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /** Maps an AWS SDK failure on Athena to an AwsError whose hint says what to do next. */
 export function athenaError(err: unknown, ctx: AthenaContext): OffboxError {
   if (err instanceof OffboxError) return err;
-  const e = (err ?? {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    Reason?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof e.name === 'string' ? e.name : '';
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const status = e.$metadata?.httpStatusCode;
+  const { name, code, message, status } = sdkFailure(err);
   const what = `Athena ${ctx.operation}${ctx.queryExecutionId !== undefined ? ` (query ${ctx.queryExecutionId})` : ''}`;
   const opts = { cause: err };
 
@@ -242,7 +219,7 @@ export function athenaError(err: unknown, ctx: AthenaContext): OffboxError {
       opts,
     );
   }
-  if (NETWORK_CODES.has(code) || NETWORK_CODES.has(name) || name === 'TimeoutError' || name === 'RequestTimeout') {
+  if (isNetworkFailure({ name, code })) {
     return new AwsError(
       `cannot reach Athena: ${code || name} ${message}`.trim(),
       'check the network connection, --region and --endpoint-url',

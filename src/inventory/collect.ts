@@ -14,7 +14,7 @@ import {
 import { IAMClient, paginateGetAccountAuthorizationDetails, type IAMClientConfig } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { AwsError, InputError, OffboxError, UsageError } from '../errors.js';
+import { AwsError, InputError, isNetworkFailure, OffboxError, sdkFailure, UsageError } from '../errors.js';
 
 /** Options of {@link collectInventory}. */
 export interface CollectInventoryOptions {
@@ -165,21 +165,6 @@ interface Failure {
   error: OffboxError;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-
 const REJECTED_CREDENTIALS = new Set([
   'InvalidClientTokenId',
   'UnrecognizedClientException',
@@ -192,16 +177,7 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOp
 
 function classifyFailure(err: unknown, call: string, region: string | undefined, ctx: CallContext): Failure {
   if (err instanceof OffboxError) return { scope: 'fatal', error: err };
-  const e = (err ?? {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof e.name === 'string' ? e.name : '';
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const status = e.$metadata?.httpStatusCode;
+  const { name, code, message, status } = sdkFailure(err);
   const profile = ctx.profile !== undefined ? ` (profile ${ctx.profile})` : '';
   const where = region !== undefined ? ` in ${region}` : '';
   const opts = { cause: err };
@@ -271,7 +247,7 @@ function classifyFailure(err: unknown, call: string, region: string | undefined,
       ),
     };
   }
-  if (NETWORK_CODES.has(code) || NETWORK_CODES.has(name)) {
+  if (isNetworkFailure({ name, code })) {
     return {
       scope: region !== undefined ? 'region' : 'fatal',
       error: new AwsError(

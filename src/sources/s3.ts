@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Readable } from 'node:stream';
-import { AwsError, InputError, OffboxError } from '../errors.js';
+import { AwsError, InputError, isNetworkFailure, OffboxError, sdkFailure } from '../errors.js';
 import type { LogObject } from './log-object.js';
 import { hasExtension, isDigestPath, normaliseExtensions } from './local.js';
 
@@ -83,32 +83,10 @@ export interface S3ErrorContext {
   profile?: string;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /** Maps an AWS SDK failure on S3 to an AwsError whose hint says what to do next. */
 export function s3Error(err: unknown, ctx: S3ErrorContext): OffboxError {
   if (err instanceof OffboxError) return err;
-  const e = (err ?? {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof e.name === 'string' ? e.name : '';
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const status = e.$metadata?.httpStatusCode;
+  const { name, code, message, status } = sdkFailure(err);
   const where = ctx.key !== undefined ? `s3://${ctx.bucket}/${ctx.key}` : `s3://${ctx.bucket}/${ctx.prefix ?? ''}`;
   const profileHint = ctx.profile !== undefined ? ` (profile ${ctx.profile})` : '';
   const opts = { cause: err };
@@ -164,7 +142,7 @@ export function s3Error(err: unknown, ctx: S3ErrorContext): OffboxError {
   if (name === 'InvalidBucketName') {
     return new AwsError(`not a valid S3 bucket name: ${ctx.bucket}`, 'check the bucket name in the s3:// URL', opts);
   }
-  if (NETWORK_CODES.has(code) || NETWORK_CODES.has(name) || name === 'TimeoutError' || name === 'RequestTimeout') {
+  if (isNetworkFailure({ name, code })) {
     return new AwsError(
       `cannot reach S3${ctx.endpointUrl !== undefined ? ` at ${ctx.endpointUrl}` : ''}: ${code || name} ${message}`.trim(),
       ctx.endpointUrl !== undefined
