@@ -5,7 +5,7 @@ import { DEFAULT_IP_RANGES_FILE } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { athenaEventsCte, athenaHuntQueries, type AthenaTableSelection } from '../sql/athena-queries.js';
 import { detectorCandidatesSql } from '../sql/detectors.js';
-import { fullEventsSql, totalsSql, usagesSql } from '../sql/aggregate.js';
+import { huntQueries } from '../sql/aggregate.js';
 import { athenaCloudTrailDdl } from '../sql/athena-ddl.js';
 import { athena, duckdb, trino, type DialectName } from '../sql/dialect.js';
 import { duckDbEventsSql } from '../sql/events.js';
@@ -75,10 +75,7 @@ export function renderSql(paths: readonly string[], options: SqlCliOptions): str
       ipRangesFile: resolveRangesFile(options.ipRanges) ?? DEFAULT_IP_RANGES_FILE,
       allowedSourceCidrs: config?.allowedSourceCidrs ?? [],
     };
-    const events =
-      options.dialect === 'duckdb'
-        ? duckDbEventsSql(duckdb, [{ files: paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'], gzip: true }])
-        : athenaEventsCte(tableSelection(paths, options));
+    const events = options.dialect === 'duckdb' ? duckDbEvents(paths) : athenaEventsCte(tableSelection(paths, options));
     const dialect = options.dialect === 'duckdb' ? duckdb : options.dialect === 'trino' ? trino : athena;
     return (
       detectorCandidatesSql(dialect, events, candidateOptions)
@@ -86,28 +83,16 @@ export function renderSql(paths: readonly string[], options: SqlCliOptions): str
         .join('\n\n') + '\n'
     );
   }
-  if (options.dialect === 'duckdb') {
-    const files = paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'];
-    const events = duckDbEventsSql(duckdb, [{ files, gzip: true }]);
-    return (
-      [
-        header('usages', 'one row per credential, source and client (the usages offbox scan builds)') +
-          usagesSql(duckdb, events) +
-          ';',
-        header('evidence', 'credential vending, ownership and revocation events, with their bodies') +
-          fullEventsSql(duckdb, events) +
-          ';',
-        header('totals', 'events read and the accounts whose trail they are') + totalsSql(duckdb, events) + ';',
-      ].join('\n\n') + '\n'
-    );
-  }
-  const queries = athenaHuntQueries(tableSelection(paths, options));
-  const what: Record<string, string> = {
-    usages: 'one row per credential, source and client (the usages offbox scan builds)',
-    fullEvents: 'credential vending, ownership and revocation events, with their bodies',
-    totals: 'events read and the accounts whose trail they are',
-  };
-  return queries.map((q) => header(q.name, what[q.name] ?? '') + q.sql + ';').join('\n\n') + '\n';
+  const queries =
+    options.dialect === 'duckdb'
+      ? huntQueries(duckdb, duckDbEvents(paths))
+      : athenaHuntQueries(tableSelection(paths, options));
+  return queries.map((q) => header(q.name, q.description) + q.sql + ';').join('\n\n') + '\n';
+}
+
+/** DuckDB reads the files named, or CloudTrail's delivery layout under ./cloudtrail. */
+function duckDbEvents(paths: readonly string[]): string {
+  return duckDbEventsSql(duckdb, [{ files: paths.length > 0 ? paths : ['cloudtrail/**/*.json.gz'], gzip: true }]);
 }
 
 function tableSelection(paths: readonly string[], options: SqlCliOptions): AthenaTableSelection {

@@ -3,10 +3,11 @@
  * organisation's CloudTrail table; the detector model judges the results here, as in `offbox scan`.
  */
 import type { AthenaClient } from '@aws-sdk/client-athena';
-import { detectInState, type ScanOptions, type ScanResult, type ScanStats } from '../engine/scan.js';
+import { detectInState, type ScanOptions, type ScanResult } from '../engine/scan.js';
 import { athenaHuntQueries, type AthenaTableSelection } from '../sql/athena-queries.js';
 import { runAthenaQuery, type AthenaQueryOptions, type AthenaQueryResult } from './athena.js';
-import { stateFromSql, type SqlRow } from './from-sql.js';
+import { sqlScanStats, stateFromSql, type SqlRow } from './from-sql.js';
+import type { HuntQueryName } from '../sql/aggregate.js';
 
 export interface AthenaHuntOptions
   extends
@@ -29,7 +30,7 @@ export async function huntWithAthena(
   options: AthenaHuntOptions,
 ): Promise<AthenaHuntResult> {
   const started = performance.now();
-  const results: Record<string, SqlRow[]> = {};
+  const results = { usages: [], fullEvents: [], totals: [] } as Record<HuntQueryName, SqlRow[]>;
   const queries: AthenaHuntResult['queries'] = [];
   for (const query of athenaHuntQueries(options)) {
     const result = await runAthenaQuery(client, query.sql, options);
@@ -42,22 +43,8 @@ export async function huntWithAthena(
       engineMs: result.engineMs,
     });
   }
-  const state = stateFromSql({
-    usages: results['usages'] ?? [],
-    fullEvents: results['fullEvents'] ?? [],
-    totals: results['totals'] ?? [],
-  });
-  const stats: ScanStats = {
-    files: 0,
-    bytes: queries.reduce((sum, q) => sum + q.scannedBytes, 0),
-    records: state.events,
-    events: state.events,
-    badRecords: 0,
-    badFiles: 0,
-    vendingEvents: state.vending.size,
-    usages: state.usages.size,
-    durationMs: 0,
-  };
+  const state = stateFromSql(results);
+  const stats = sqlScanStats(state, { files: 0, bytes: queries.reduce((sum, q) => sum + q.scannedBytes, 0) });
   const detected = detectInState({ state, stats, warnings: [] }, options);
   detected.stats.durationMs = performance.now() - started;
   return { ...detected, queries };

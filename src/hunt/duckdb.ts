@@ -5,12 +5,12 @@
 import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
-import { detectInState, type ScanOptions, type ScanResult, type ScanStats } from '../engine/scan.js';
+import { detectInState, type ScanOptions, type ScanResult } from '../engine/scan.js';
 import type { LogObject } from '../sources/log-object.js';
 import { duckdb } from '../sql/dialect.js';
-import { fullEventsSql, totalsSql, usagesSql } from '../sql/aggregate.js';
+import { huntQueries, type HuntQueryName } from '../sql/aggregate.js';
 import { duckDbEventsSql, type DuckDbFileGroup } from '../sql/events.js';
-import { stateFromSql, type SqlRow } from './from-sql.js';
+import { sqlScanStats, stateFromSql, type SqlRow } from './from-sql.js';
 
 export interface DuckDbHuntOptions extends Pick<ScanOptions, 'config' | 'inventory' | 'awsRanges' | 'ipRangesFile'> {
   /** DuckDB worker threads (default: DuckDB's own, every core). */
@@ -75,23 +75,10 @@ export async function huntWithDuckDb(
     // The events are read once into a table; the three queries then share it.
     await connection.run(`CREATE TEMP TABLE offbox_events AS WITH ${events} SELECT * FROM events`);
     const fromTable = 'events AS (SELECT * FROM offbox_events)';
-    const results = {
-      usages: await rows(connection, usagesSql(duckdb, fromTable)),
-      fullEvents: await rows(connection, fullEventsSql(duckdb, fromTable)),
-      totals: await rows(connection, totalsSql(duckdb, fromTable)),
-    };
+    const results = { usages: [], fullEvents: [], totals: [] } as Record<HuntQueryName, SqlRow[]>;
+    for (const query of huntQueries(duckdb, fromTable)) results[query.name] = await rows(connection, query.sql);
     const state = stateFromSql(results);
-    const stats: ScanStats = {
-      files,
-      bytes,
-      records: state.events,
-      events: state.events,
-      badRecords: 0,
-      badFiles: 0,
-      vendingEvents: state.vending.size,
-      usages: state.usages.size,
-      durationMs: 0,
-    };
+    const stats = sqlScanStats(state, { files, bytes });
     const result = detectInState({ state, stats, warnings: [] }, options);
     result.stats.durationMs = performance.now() - started;
     return result;

@@ -6,7 +6,9 @@
 import type { CloudTrailEvent, UserIdentity } from '../cloudtrail/event.js';
 import { parseEventTime } from '../cloudtrail/event.js';
 import { ScanState } from '../engine/scan-state.js';
+import type { ScanStats } from '../engine/scan.js';
 import type { Usage } from '../engine/usage.js';
+import type { HuntQueryName } from '../sql/aggregate.js';
 
 export type SqlRow = Record<string, string | number | boolean | null | undefined>;
 
@@ -165,7 +167,7 @@ export function eventFromRow(row: SqlRow): CloudTrailEvent {
 }
 
 /** The three result sets → a finalised ScanState, ready for `analyse`/`detect`. */
-export function stateFromSql(results: { usages: SqlRow[]; fullEvents: SqlRow[]; totals: SqlRow[] }): ScanState {
+export function stateFromSql(results: Record<HuntQueryName, SqlRow[]>): ScanState {
   const state = new ScanState();
   for (const row of results.usages) {
     const usage = usageFromRow(row);
@@ -179,4 +181,19 @@ export function stateFromSql(results: { usages: SqlRow[]; fullEvents: SqlRow[]; 
   }
   state.finalise({ usagesFinal: true });
   return state;
+}
+
+/** The input accounting of a hunt: SQL reports no bad records (DuckDB skips them; Athena's SerDe drops them). */
+export function sqlScanStats(state: ScanState, read: { files: number; bytes: number }): ScanStats {
+  return {
+    files: read.files,
+    bytes: read.bytes,
+    records: state.events,
+    events: state.events,
+    badRecords: 0,
+    badFiles: 0,
+    vendingEvents: state.vending.size,
+    usages: state.usages.size,
+    durationMs: 0,
+  };
 }

@@ -171,3 +171,30 @@ export function totalsSql(dialect: Dialect, eventsCte: string): string {
 SELECT coalesce(sum(n), 0) AS events, ${dialect.jsonArrayAgg('account_id', 'account_id', "account_id <> ''")} AS accounts
 FROM (SELECT account_id, count(*) AS n FROM events GROUP BY account_id) AS per_account`;
 }
+
+/** The result sets a hunt reads, by name. */
+export type HuntQueryName = 'usages' | 'fullEvents' | 'totals';
+
+/** The three queries a hunt runs over the `events` relation, in order, with what each returns. */
+export function huntQueries(
+  dialect: Dialect,
+  eventsCte: string,
+): { name: HuntQueryName; description: string; sql: string }[] {
+  return [
+    {
+      name: 'usages',
+      description: 'one row per credential, source and client (the usages offbox scan builds)',
+      sql: usagesSql(dialect, eventsCte),
+    },
+    {
+      name: 'fullEvents',
+      description: 'credential vending, ownership and revocation events, with their bodies',
+      sql: fullEventsSql(dialect, eventsCte),
+    },
+    {
+      name: 'totals',
+      description: 'events read and the accounts whose trail they are',
+      sql: totalsSql(dialect, eventsCte),
+    },
+  ];
+}

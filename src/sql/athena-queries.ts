@@ -1,6 +1,6 @@
 /** The queries `offbox hunt --engine athena` runs (and `offbox sql --dialect athena` prints). */
 import { UsageError } from '../errors.js';
-import { fullEventsSql, totalsSql, usagesSql } from './aggregate.js';
+import { huntQueries } from './aggregate.js';
 import { athenaPartitionFilter, athenaTableRef } from './athena-ddl.js';
 import { athena } from './dialect.js';
 import { tableEventsSql } from './events.js';
@@ -39,13 +39,6 @@ export function athenaEventsCte(options: AthenaTableSelection): string {
 }
 
 /** The three queries `hunt --engine athena` runs, in order. */
-export function athenaHuntQueries(
-  options: AthenaTableSelection,
-): { name: 'usages' | 'fullEvents' | 'totals'; sql: string }[] {
-  const events = athenaEventsCte(options);
-  return [
-    { name: 'usages', sql: usagesSql(athena, events) },
-    { name: 'fullEvents', sql: fullEventsSql(athena, events) },
-    { name: 'totals', sql: totalsSql(athena, events) },
-  ];
+export function athenaHuntQueries(options: AthenaTableSelection): ReturnType<typeof huntQueries> {
+  return huntQueries(athena, athenaEventsCte(options));
 }

@@ -22,7 +22,7 @@ import { fileGroups, huntWithDuckDb } from '../../src/hunt/duckdb.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { simulateOrganisation } from '../../src/simulate/index.js';
 import { listLocal } from '../../src/sources/local.js';
-import { fullEventsSql, totalsSql, usagesSql } from '../../src/sql/aggregate.js';
+import { huntQueries } from '../../src/sql/aggregate.js';
 import { athenaCloudTrailDdl } from '../../src/sql/athena-ddl.js';
 import { athenaHuntQueries } from '../../src/sql/athena-queries.js';
 import { detectorCandidatesSql } from '../../src/sql/detectors.js';
@@ -94,11 +94,7 @@ describe('hunt --engine athena (mocked client answered by DuckDB)', () => {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     const answers = new Map<string, { columns: string[]; rows: (string | null)[][] }>();
-    const duckSql: Record<string, string> = {
-      usages: usagesSql(duckdb, events),
-      fullEvents: fullEventsSql(duckdb, events),
-      totals: totalsSql(duckdb, events),
-    };
+    const duckSql = Object.fromEntries(huntQueries(duckdb, events).map((q) => [q.name, q.sql]));
     for (const query of athenaSql) {
       const reader = await connection.runAndReadAll(duckSql[query.name]!);
       const rows = reader.getRowsJson().map((row) => row.map((cell) => (cell === null ? null : String(cell))));
