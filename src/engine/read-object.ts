@@ -6,7 +6,7 @@ import { frameStream, type FrameLimits } from '../cloudtrail/framing.js';
 import { parseRecordBytes, type ParsedItem } from '../cloudtrail/records.js';
 import { OffboxError } from '../errors.js';
 import type { DecodeLimits, LogObject } from '../sources/log-object.js';
-import { openDecoded, readError } from '../sources/log-object.js';
+import { isGzipHead, openDecoded, readError } from '../sources/log-object.js';
 
 /** Objects up to this size (before decompression) are read whole and decoded in one call. */
 export const WHOLE_OBJECT_MAX_BYTES = 64 * 1024 * 1024;
@@ -83,7 +83,7 @@ export async function readRaw(object: LogObject): Promise<Buffer> {
 
 /** The decoded bytes, or undefined when they are damaged or too large to hold (the streaming reader says why). */
 function decodeWhole(raw: Buffer, maxBytes: number): Buffer | undefined {
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+  if (isGzipHead(raw)) {
     try {
       return gunzipSync(raw, { maxOutputLength: maxBytes, chunkSize: 1024 * 1024 });
     } catch {

@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
 import { detectInState, type ScanOptions, type ScanResult } from '../engine/scan.js';
-import type { LogObject } from '../sources/log-object.js';
+import { isGzipHead, type LogObject } from '../sources/log-object.js';
 import { duckdb } from '../sql/dialect.js';
 import { huntQueries, type HuntQueryName } from '../sql/aggregate.js';
 import { duckDbEventsSql, type DuckDbFileGroup } from '../sql/events.js';
@@ -22,7 +22,7 @@ async function isGzip(path: string): Promise<boolean> {
   try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return isGzipHead(head.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }

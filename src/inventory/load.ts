@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
+import { isGzipHead } from '../sources/log-object.js';
 import { OwnershipMap, owner, type InstanceFacts } from './ownership.js';
 
 type Json = Record<string, unknown>;
@@ -396,7 +397,7 @@ export function loadInventory(
         continue;
       }
       const raw = readFileSync(file);
-      const text = (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString('utf8');
+      const text = (isGzipHead(raw) ? gunzipSync(raw) : raw).toString('utf8');
       const kind = addInventoryDocument(map, JSON.parse(text), file);
       if (!kind)
         warnings.push({

@@ -29,6 +29,11 @@ export interface DecodedBytes {
   error?: OffboxError;
 }
 
+/** True when the bytes start with gzip's magic number (offbox decides by content, never by name). */
+export function isGzipHead(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
 function toBuffer(chunk: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
@@ -122,7 +127,7 @@ async function* decodeRaw(name: string, raw: NodeJS.ReadableStream | Readable, m
         yield toBuffer(r.value);
       }
     };
-    const gzipped = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    const gzipped = isGzipHead(first);
     let total = 0;
     for await (const chunk of gzipped ? gunzip(name, rest()) : rest()) {
       total += chunk.length;
