@@ -15,7 +15,7 @@ import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
-import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, warningPrinter } from './run.js';
+import { collect, loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, warningPrinter } from './run.js';
 import { addSourceOptions, exitCodeFor, parseFailOn } from './scan.js';
 
 /** Output formats of `offbox exposure`: the finding formats plus the markdown migration plan. */
@@ -172,10 +172,6 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
         : ''),
   );
   return exitCodeFor(findings, failOn);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Registers `offbox exposure PATH… [--inventory DIR]…`: the IMDSv1 backlog ranked by role privilege. */

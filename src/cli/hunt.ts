@@ -6,7 +6,7 @@ import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { listLocal } from '../sources/local.js';
 import { formatBytes, progressLine } from './io.js';
-import { loadInventoryWithStatus } from './run.js';
+import { collect, loadInventoryWithStatus } from './run.js';
 import { addOutputOptions, parseFailOn, parseFormat, reportTrail, type ScanCliOptions } from './scan.js';
 
 interface HuntCliOptions extends Pick<
@@ -169,12 +169,7 @@ export function registerHunt(program: Command): void {
     .option('--profile <name>', 'Athena: AWS profile (standard credential chain otherwise)')
     .option('--endpoint-url <url>', 'Athena: endpoint (Athena-compatible services)')
     .option('--threads <n>', 'DuckDB: threads (default: every core)')
-    .option(
-      '-i, --inventory <dir>',
-      'AWS CLI JSON outputs (as for scan); repeatable',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
+    .option('-i, --inventory <dir>', 'AWS CLI JSON outputs (as for scan); repeatable', collect, [])
     .option('-c, --config <file>', 'offbox.yaml: trusted accounts, allowed source CIDRs, suppress rules')
     .option('--ip-ranges <file>', "AWS ip-ranges.json (default: offbox's snapshot)")
     .option('--no-progress', 'no progress line on stderr');

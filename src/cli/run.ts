@@ -96,3 +96,8 @@ export function storeFindings(
     store.close();
   }
 }
+
+/** Commander accumulator for repeatable options (--inventory DIR --inventory DIR …). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -19,7 +19,14 @@ import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
-import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, storeFindings, warningPrinter } from './run.js';
+import {
+  collect,
+  loadInventoryWithStatus,
+  reportSuppressions,
+  s3OptionsFrom,
+  storeFindings,
+  warningPrinter,
+} from './run.js';
 import { WEB_LOG_EXTENSIONS } from './ssrf.js';
 
 export interface ScanCliOptions {
@@ -232,10 +239,6 @@ export function addOutputOptions(command: Command): Command {
       'high',
     )
     .option('--db <file>', 'also store findings in this SQLite file (used by watch, findings and serve)');
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function registerScan(program: Command): void {

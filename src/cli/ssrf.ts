@@ -9,7 +9,14 @@ import { openSources } from '../sources/index.js';
 import { UsageError } from '../errors.js';
 import { FORMAT_NAMES, WEB_LOG_FORMATS } from '../weblogs/request.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
-import { loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, storeFindings, warningPrinter } from './run.js';
+import {
+  collect,
+  loadInventoryWithStatus,
+  reportSuppressions,
+  s3OptionsFrom,
+  storeFindings,
+  warningPrinter,
+} from './run.js';
 import { addOutputOptions, addSourceOptions, exitCodeFor, parseFailOn, parseFormat } from './scan.js';
 
 /** File name endings read when walking a folder: access logs, ALB/ELB/CloudFront `.gz`, WAF JSON. */
@@ -132,10 +139,6 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
   }
   status(summarise(result));
   return exitCodeFor(result.findings, failOn);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Registers `offbox ssrf PATH…`: metadata-service SSRF attempts and relayed signed AWS requests in web logs. */
