@@ -86,7 +86,7 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
     );
   }
 
-  const listed = await listAhead(paths, openSources(paths, s3OptionsFrom(options)));
+  const listed = await listAhead(paths, openSources(paths, s3OptionsFrom(options)), trailProgress.active);
   const objects = listed.objects;
   trailProgress.setTotal(listed.total);
   const reading = await readCloudTrailForExposure(objects, {

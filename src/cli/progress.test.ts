@@ -40,15 +40,21 @@ describe('--threads', () => {
 });
 
 describe('listing ahead for the progress bar', () => {
+  it('lists nothing ahead when no bar is drawn', async () => {
+    const listed = await listAhead(['./logs'], objects(['a', 'b']), false);
+    assert.equal(listed.total, undefined);
+    assert.deepEqual(await names(listed.objects), ['a', 'b']);
+  });
+
   it('counts local files first and still yields every one, in order', async () => {
-    const listed = await listAhead(['./logs'], objects(['a', 'b', 'c']));
+    const listed = await listAhead(['./logs'], objects(['a', 'b', 'c']), true);
     assert.equal(listed.total, 3);
     assert.deepEqual(await names(listed.objects), ['a', 'b', 'c']);
   });
 
   it('streams S3 and stdin inputs without a total', async () => {
-    for (const paths of [['s3://bucket/AWSLogs/'], ['-'], ['./logs', 's3://bucket/x']]) {
-      const listed = await listAhead(paths, objects(['a', 'b']));
+    for (const paths of [['s3://bucket/AWSLogs/'], ['S3://bucket/AWSLogs/'], ['-'], ['./logs', 's3://bucket/x']]) {
+      const listed = await listAhead(paths, objects(['a', 'b']), true);
       assert.equal(listed.total, undefined);
       assert.deepEqual(await names(listed.objects), ['a', 'b']);
     }

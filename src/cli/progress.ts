@@ -20,14 +20,17 @@ export function parseThreads(value: string | undefined): number {
 }
 
 /**
- * Local inputs are listed before reading starts, so the progress bar knows how many files there
- * are; S3 and stdin stream (listing a large bucket first would delay the first result).
+ * When a progress bar is shown, local inputs are listed before reading starts, so the bar knows how
+ * many files there are; S3 and stdin stream (listing a large bucket first would delay the first result).
  */
 export async function listAhead(
   paths: readonly string[],
   objects: AsyncIterable<LogObject>,
+  forProgressBar: boolean,
 ): Promise<{ objects: AsyncIterable<LogObject>; total: number | undefined }> {
-  if (paths.some((path) => path === '-' || path.startsWith('s3://'))) return { objects, total: undefined };
+  if (!forProgressBar || paths.some((path) => path === '-' || /^s3:\/\//i.test(path))) {
+    return { objects, total: undefined };
+  }
   const listed: LogObject[] = [];
   for await (const object of objects) listed.push(object);
   return {
@@ -43,6 +46,8 @@ export async function listAhead(
  * else one status line; both with events, events/s and bytes read.
  */
 export function scanProgress(enabled: boolean): {
+  /** Whether anything is drawn (enabled, and stderr is a terminal). */
+  readonly active: boolean;
   /** The number of files, when they were listed ahead. */
   setTotal(files: number | undefined): void;
   update(progress: ScanProgress): void;
@@ -61,6 +66,7 @@ export function scanProgress(enabled: boolean): {
     };
   };
   return {
+    active,
     setTotal(files) {
       totalFiles = files;
     },

@@ -115,7 +115,7 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   });
   const inventory = loadInventoryWithStatus(options.inventory);
   const s3Options = s3OptionsFrom(options);
-  const listed = await listAhead(paths, openSources(paths, s3Options));
+  const listed = await listAhead(paths, openSources(paths, s3Options), trailProgress.active);
   const objects = listed.objects;
   trailProgress.setTotal(listed.total);
   const result = await scanCloudTrail(objects, {
