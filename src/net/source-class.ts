@@ -82,7 +82,8 @@ function specialText(range: SpecialRange): string {
   return `${range.kind === 'private' ? 'private' : 'special-purpose'} range ${range.name} ${range.cidr} (${range.rfc})`;
 }
 
-function toAllowedCidr(text: string): ParsedCidr | undefined {
+/** An allowedSourceCidrs entry as the classifier reads it (bare addresses, IPv4-mapped blocks unwrapped). */
+export function toAllowedCidr(text: string): ParsedCidr | undefined {
   const parsed = parseCidr(text.trim());
   if (parsed === undefined) return undefined;
   // Addresses are judged with IPv4-mapped IPv6 unwrapped, so a mapped block must be too.

@@ -10,6 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { NON_SDK_FAMILIES } from '../detect/user-agents.js';
+import { ipToBigInt, parseCidr, type ParsedCidr } from '../net/ip.js';
+import { toAllowedCidr } from '../net/source-class.js';
 import { SPECIAL_RANGES } from '../net/special-ranges.js';
 import { USAGE_KEY, usageCtes } from './aggregate.js';
 import type { Dialect } from './dialect.js';
@@ -29,23 +31,15 @@ export interface CandidateOptions {
   allowedSourceCidrs?: readonly string[];
 }
 
-function ipv4Interval(cidr: string): [number, number] | undefined {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
-  if (!match) return undefined;
-  const octets = match.slice(1, 5).map(Number);
-  const length = Number(match[5]);
-  if (octets.some((o) => o > 255) || length > 32) return undefined;
-  const value = ((octets[0]! * 256 + octets[1]!) * 256 + octets[2]!) * 256 + octets[3]!;
-  const size = 2 ** (32 - length);
-  const lo = Math.floor(value / size) * size;
-  return [lo, lo + size - 1];
-}
-
-/** Sorted, merged IPv4 intervals of a list of CIDRs (other families are left out). */
-export function mergedIntervals(cidrs: Iterable<string>): [number, number][] {
-  const intervals = [...cidrs].flatMap((c) => {
-    const interval = ipv4Interval(c);
-    return interval ? [interval] : [];
+/** Sorted, merged IPv4 intervals of a list of CIDRs, read as `read` reads them (other families are left out). */
+export function mergedIntervals(
+  cidrs: Iterable<string>,
+  read: (text: string) => ParsedCidr | undefined = parseCidr,
+): [number, number][] {
+  const intervals = [...cidrs].flatMap((text): [number, number][] => {
+    const cidr = read(text);
+    if (cidr === undefined || cidr.version !== 4) return [];
+    return [[Number(ipToBigInt(cidr.first)), Number(ipToBigInt(cidr.last))]];
   });
   intervals.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
@@ -84,7 +78,7 @@ function classifiedCtes(dialect: Dialect, options: CandidateOptions): string {
   return `usages AS (${USAGES_SELECT_REF}),
   ${values('aws_ranges', mergedIntervals(awsCidrs(options.ipRangesFile)))},
   ${values('special_ranges', mergedIntervals(special))},
-  ${values('allowed_ranges', mergedIntervals(options.allowedSourceCidrs ?? []))},
+  ${values('allowed_ranges', mergedIntervals(options.allowedSourceCidrs ?? [], toAllowedCidr))},
   vended AS (
     SELECT ${dialect.jsonText('response_json', '$.credentials.accessKeyId')} AS key,
       min(${service}) AS service, min(ui_key) AS caller_key
