@@ -48,6 +48,11 @@ export function progressLine(enabled: boolean): { update(text: string): void; do
   };
 }
 
+/** The Security Hub region `--format asff` files findings under: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
+export function asffRegionFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1';
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;

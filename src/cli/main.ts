@@ -5,6 +5,7 @@ import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
 import { registerDemo } from './demo.js';
 import { registerExposure } from './exposure.js';
+import { registerFindings } from './findings.js';
 import { registerHunt } from './hunt.js';
 import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
@@ -12,6 +13,7 @@ import { registerScan } from './scan.js';
 import { registerSimulate } from './simulate.js';
 import { registerSql } from './sql.js';
 import { registerSsrf } from './ssrf.js';
+import { registerWatch } from './watch.js';
 
 // The AWS SDK warns on every run under Node 20 about its own future support policy; that says
 // nothing about the scan and would bury offbox's status lines. Users can still opt back in.
@@ -30,8 +32,10 @@ function buildProgram(): Command {
   registerSql(program);
   registerSimulate(program);
   registerSsrf(program);
+  registerFindings(program);
   registerInventory(program);
   registerRanges(program);
+  registerWatch(program);
   return program;
 }
 

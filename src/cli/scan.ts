@@ -17,7 +17,7 @@ import { offboxVersion } from '../report/version.js';
 import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { openSources } from '../sources/index.js';
-import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { asffRegionFromEnv, formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
 import {
   collect,
@@ -205,6 +205,7 @@ export function reportTrail(
     },
     incidents,
     version: offboxVersion(),
+    asff: { region: asffRegionFromEnv() },
   });
   writeResults(text, options.output);
 

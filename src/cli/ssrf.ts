@@ -8,7 +8,7 @@ import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
 import { UsageError } from '../errors.js';
 import { FORMAT_NAMES, WEB_LOG_FORMATS } from '../weblogs/request.js';
-import { formatBytes, progressLine, status, writeResults } from './io.js';
+import { asffRegionFromEnv, formatBytes, progressLine, status, writeResults } from './io.js';
 import {
   collect,
   loadInventoryWithStatus,
@@ -127,6 +127,7 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
       suppressed: result.suppressed,
     },
     version: offboxVersion(),
+    asff: { region: asffRegionFromEnv() },
   });
   writeResults(text, options.output);
 

@@ -133,4 +133,16 @@ export class VendingIndex {
   values(): IterableIterator<VendingRecord> {
     return this.byKey.values();
   }
+
+  /** Forgets records issued before `ms` (their credentials have expired); returns their access key ids. */
+  expireBefore(ms: number): string[] {
+    const expired: string[] = [];
+    for (const [key, record] of this.byKey) {
+      if (record.issuedAtMs < ms) {
+        this.byKey.delete(key);
+        expired.push(key);
+      }
+    }
+    return expired;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Finding } from '../detect/finding.js';
 import { escapeCsvCell } from './escape.js';
+import { triageOf } from './triage.js';
 
 type Column = readonly [header: string, value: (f: Finding) => string | number];
 
@@ -38,18 +39,31 @@ const COLUMNS: readonly Column[] = [
 /** The CSV header, in column order (a contract for scripts: append, never rename). */
 export const CSV_COLUMNS: readonly string[] = COLUMNS.map(([header]) => header);
 
+/** Columns appended with `triage: true`, for findings read from the store. */
+const TRIAGE_COLUMNS: readonly Column[] = [
+  ['status', (f) => triageOf(f).status],
+  ['statusNote', (f) => triageOf(f).statusNote],
+  ['createdAt', (f) => triageOf(f).createdAt],
+  ['updatedAt', (f) => triageOf(f).updatedAt],
+];
+
+/** The extra header cells of `triage: true`, after {@link CSV_COLUMNS}. */
+export const TRIAGE_CSV_COLUMNS: readonly string[] = TRIAGE_COLUMNS.map(([header]) => header);
+
 const CRLF = '\r\n';
 
 /**
  * Renders a header row and one row per finding, RFC 4180 style with CRLF
  * line endings (including after the last row). Lists are joined into one cell
  * (ids and actions by a space, user agents and reasons by ` | `, commands by
- * ` ; `), and every cell goes through {@link escapeCsvCell}.
+ * ` ; `), and every cell goes through {@link escapeCsvCell}. With `triage: true` the stored
+ * status, note and times follow as {@link TRIAGE_CSV_COLUMNS}.
  */
-export function renderCsv(findings: readonly Finding[]): string {
-  const rows = [CSV_COLUMNS.map(escapeCsvCell).join(',')];
+export function renderCsv(findings: readonly Finding[], opts: { triage?: boolean } = {}): string {
+  const columns = opts.triage === true ? [...COLUMNS, ...TRIAGE_COLUMNS] : COLUMNS;
+  const rows = [columns.map(([header]) => escapeCsvCell(header)).join(',')];
   for (const f of findings) {
-    rows.push(COLUMNS.map(([, value]) => escapeCsvCell(String(value(f)))).join(','));
+    rows.push(columns.map(([, value]) => escapeCsvCell(String(value(f)))).join(','));
   }
   return rows.join(CRLF) + CRLF;
 }

@@ -131,7 +131,7 @@ describe('renderCsv', () => {
 
 describe('renderFindings', () => {
   it('knows its formats', () => {
-    assert.deepEqual([...FORMATS], ['table', 'json', 'ndjson', 'csv', 'markdown']);
+    assert.deepEqual([...FORMATS], ['table', 'json', 'ndjson', 'csv', 'markdown', 'ocsf', 'asff']);
     assert.ok(isOutputFormat('csv'));
     assert.ok(!isOutputFormat('xml'));
   });

@@ -15,7 +15,11 @@ export interface JsonOptions {
 const RAW_UNSAFE =
   /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
 
-function escapeRaw(json: string): string {
+/**
+ * Writes the characters JSON.stringify leaves raw (DEL, C1 controls, U+2028/U+2029,
+ * bidi and invisible format characters) in `json` as `\uXXXX`; lossless for parsers.
+ */
+export function escapeRaw(json: string): string {
   return json.replace(RAW_UNSAFE, (c) => {
     let out = '';
     // Astral tag characters become a surrogate pair of \u escapes, as JSON requires.
@@ -43,6 +47,11 @@ export function renderJson(
     findings,
   };
   return escapeRaw(JSON.stringify(doc, null, 2)) + '\n';
+}
+
+/** Pretty-prints any value as JSON with the escaping of {@link renderJson}, ending in a newline. */
+export function renderJsonValue(value: unknown): string {
+  return escapeRaw(JSON.stringify(value, null, 2)) + '\n';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { SEVERITIES, severityRank, type Finding } from '../detect/finding.js';
 import type { Incident } from '../engine/incidents.js';
 import { escapeMarkdown, isUnsafeCodePoint } from './escape.js';
+import { triageOf } from './triage.js';
 import { offboxVersion } from './version.js';
 
 /** Options for {@link renderMarkdown}. */
@@ -15,6 +16,8 @@ export interface MarkdownOptions {
   /** Fixed version / time, for reproducible output. */
   version?: string;
   now?: Date;
+  /** Show each finding's stored status, update time and note (findings read from the store). */
+  triage?: boolean;
 }
 
 /** Event ids or locations listed per finding before "N more". */
@@ -170,11 +173,16 @@ function evidenceLines(f: Finding): string[] {
   return out;
 }
 
-function findingSection(f: Finding, heading: string, withTitle = true): string[] {
+function findingSection(f: Finding, heading: string, withTitle: boolean, triage: boolean): string[] {
   const a = f.activity;
   const out = [`${heading} ${md(f.detector)} — ${md(f.severity)}`, ''];
   if (withTitle) out.push(md(f.title), '');
   out.push(`- **Severity / confidence:** ${md(f.severity)} / ${md(f.confidence)}`);
+  if (triage) {
+    const t = triageOf(f);
+    const updated = t.updatedAt ? ` (updated ${md(t.updatedAt)})` : '';
+    out.push(`- **Status:** ${md(t.status || 'unknown')}${updated}${t.statusNote ? ` — ${md(t.statusNote)}` : ''}`);
+  }
   if (f.accountId) out.push(`- **Account:** ${md(f.accountId)}`);
   out.push(`- **Principal:** ${principalText(f)}`);
   out.push(`- **Source:** ${sourceText(f)}`);
@@ -224,7 +232,7 @@ function responseSection(findings: readonly Finding[], heading: string): string[
   ];
 }
 
-function incidentSection(incident: Incident, index: number, members: readonly Finding[]): string[] {
+function incidentSection(incident: Incident, index: number, members: readonly Finding[], triage: boolean): string[] {
   const out = [`## Incident ${index}: ${md(incident.title)}`, ''];
   const times = incident.timeline.map((e) => e.time).filter((t) => t !== '');
   const facts = [
@@ -251,7 +259,7 @@ function incidentSection(incident: Incident, index: number, members: readonly Fi
     '',
   );
   out.push('### Findings', '');
-  members.forEach((f, i) => out.push(...findingSection(f, `#### ${index}.${i + 1}`)));
+  members.forEach((f, i) => out.push(...findingSection(f, `#### ${index}.${i + 1}`, true, triage)));
   out.push(...responseSection(members, '### Response'));
   return out;
 }
@@ -299,13 +307,13 @@ export function renderMarkdown(findings: readonly Finding[], opts: MarkdownOptio
     opts.incidents.forEach((incident, i) => {
       const members = incident.findingIds.map((id) => byId.get(id)).filter((f): f is Finding => f !== undefined);
       for (const f of members) covered.add(f.id);
-      out.push(...incidentSection(incident, i + 1, members));
+      out.push(...incidentSection(incident, i + 1, members, opts.triage === true));
     });
     const rest = findings.filter((f) => !covered.has(f.id));
     if (rest.length > 0) {
       out.push('## Findings in no incident', '');
       rest.forEach((f, i) => {
-        out.push(...findingSection(f, `### ${i + 1}.`));
+        out.push(...findingSection(f, `### ${i + 1}.`, true, opts.triage === true));
         out.push(...responseSection([f], '#### Response'));
       });
     }
@@ -314,7 +322,7 @@ export function renderMarkdown(findings: readonly Finding[], opts: MarkdownOptio
 
   findings.forEach((f, i) => {
     out.push(`## Finding ${i + 1}: ${md(f.title)}`, '');
-    out.push(...findingSection(f, '###', false));
+    out.push(...findingSection(f, '###', false, opts.triage === true));
     out.push(...responseSection([f], '### Response'));
   });
   return out.join('\n');

@@ -1,6 +1,7 @@
 import pc from 'picocolors';
 import { SEVERITIES, severityRank, type Finding, type Severity } from '../detect/finding.js';
 import { escapeTokens } from './escape.js';
+import { triageOf } from './triage.js';
 
 /** Options for {@link renderTable}. */
 export interface TableOptions {
@@ -8,6 +9,10 @@ export interface TableOptions {
   color: boolean;
   /** Terminal columns to fit; default 100, values below 40 are treated as 40. */
   width?: number;
+  /** Show each finding's stored status, update time and note (findings read from the store). */
+  triage?: boolean;
+  /** Keep the given order instead of most severe first (a store query already sorted them). */
+  keepOrder?: boolean;
 }
 
 /**
@@ -172,7 +177,7 @@ function compareFindings(a: Finding, b: Finding): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function renderBlock(f: Finding, width: number, c: Colors): string[] {
+function renderBlock(f: Finding, width: number, c: Colors, triage: boolean): string[] {
   const lines: string[] = [];
   const valueWidth = width - INDENT.length - LABEL_WIDTH;
   const field = (label: string, value: string[]): void => {
@@ -186,6 +191,14 @@ function renderBlock(f: Finding, width: number, c: Colors): string[] {
       ' '.repeat(SEVERITY_LABEL_WIDTH - visibleWidth(severityLabel)) +
       c.bold(fit(escapeTokens(f.title), width - SEVERITY_LABEL_WIDTH)),
   );
+
+  if (triage) {
+    const t = triageOf(f);
+    const state = [...orDash(escapeTokens(t.status))];
+    if (t.updatedAt) state.push(...own('  updated '), ...escapeTokens(t.updatedAt));
+    if (t.statusNote) state.push(...own('  note '), ...escapeTokens(t.statusNote));
+    field('status', state);
+  }
 
   const technique = f.attack.technique ? [...own(' ('), ...escapeTokens(f.attack.technique), ...own(')')] : [];
   field('detector', [...orDash(escapeTokens(f.detector)), ...technique]);
@@ -256,10 +269,10 @@ export function renderTable(findings: readonly Finding[], opts: TableOptions): s
   const c = pc.createColors(opts.color);
   if (findings.length === 0) return 'No findings.\n';
   const width = Math.max(MIN_WIDTH, Math.floor(opts.width ?? DEFAULT_WIDTH));
-  const sorted = [...findings].sort(compareFindings);
+  const sorted = opts.keepOrder === true ? [...findings] : [...findings].sort(compareFindings);
   const out: string[] = [];
   for (const f of sorted) {
-    out.push(...renderBlock(f, width, c), '');
+    out.push(...renderBlock(f, width, c, opts.triage === true), '');
   }
   out.push(summary(sorted, width, c));
   return out.join('\n') + '\n';

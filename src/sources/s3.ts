@@ -158,7 +158,8 @@ export function s3Error(err: unknown, ctx: S3ErrorContext): OffboxError {
   );
 }
 
-function s3Object(
+/** The log object for one S3 key, read with GetObject when opened (watch builds them from listings and notifications). */
+export function s3Object(
   client: S3Client,
   bucket: string,
   key: string,

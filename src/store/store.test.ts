@@ -34,7 +34,19 @@ describe('openStore', () => {
       assert.equal(db.pragma('user_version', { simple: true }), STORE_SCHEMA_VERSION);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      assert.deepEqual(tables, ['audit', 'findings', 'runs']);
+      assert.deepEqual(tables, [
+        'audit',
+        'findings',
+        'runs',
+        'watch_emitted',
+        'watch_evidence',
+        'watch_meta',
+        'watch_objects',
+        'watch_outbox',
+        'watch_sink_positions',
+        'watch_usages',
+        'watch_vending',
+      ]);
       const indexes = db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings'")
         .pluck()

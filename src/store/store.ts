@@ -81,6 +81,8 @@ export interface AuditEntry {
 export interface Store {
   /** The file this store was opened from. */
   readonly file: string;
+  /** The SQLite connection, for modules that keep their own tables in the store (watch state). */
+  readonly database: Database.Database;
   /** Inserts new findings and replaces the body of known ones, in one transaction; status, note and createdAt are kept. */
   upsertFindings(findings: readonly Finding[], runId?: number): { inserted: number; updated: number };
   getFinding(id: string): StoredFinding | undefined;
@@ -157,6 +159,57 @@ const MIGRATIONS: readonly string[] = [
     detail     TEXT NOT NULL DEFAULT '{}'
   );
   CREATE INDEX audit_finding_id ON audit (finding_id);
+  `,
+  // offbox watch: what was read, the detector state, and what each sink was sent.
+  `
+  CREATE TABLE watch_objects (
+    key          TEXT PRIMARY KEY,
+    size         INTEGER,
+    committed_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE watch_usages (
+    key     TEXT PRIMARY KEY,
+    last_ms REAL NOT NULL,
+    state   BLOB NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX watch_usages_last_ms ON watch_usages (last_ms);
+
+  CREATE TABLE watch_vending (
+    access_key_id TEXT PRIMARY KEY,
+    issued_at_ms  REAL NOT NULL,
+    record        TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE watch_evidence (
+    kind     TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    body     BLOB NOT NULL,
+    PRIMARY KEY (kind, event_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE watch_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE watch_emitted (
+    finding_id TEXT PRIMARY KEY,
+    emitted_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE watch_outbox (
+    seq        INTEGER PRIMARY KEY,
+    sink       TEXT NOT NULL,
+    finding_id TEXT NOT NULL,
+    body       TEXT NOT NULL
+  );
+  CREATE INDEX watch_outbox_sink ON watch_outbox (sink, seq);
+
+  CREATE TABLE watch_sink_positions (
+    sink     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 
@@ -464,6 +517,7 @@ function createStore(db: Database.Database, file: string, now: () => string): St
 
   return {
     file,
+    database: db,
     upsertFindings(findings, runId) {
       // IMMEDIATE: a deferred transaction that reads and then writes can fail
       // with SQLITE_BUSY at once under WAL instead of waiting out busy_timeout.
