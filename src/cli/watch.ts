@@ -15,12 +15,14 @@ import { status, statusUntrusted } from './io.js';
 import { parseThreads } from './progress.js';
 import { collect, loadInventoryWithStatus, s3OptionsFrom, warningPrinter } from './run.js';
 import { addSourceOptions } from './scan.js';
+import { WEB_LOG_EXTENSIONS } from './ssrf.js';
 
 interface WatchCliOptions {
   db?: string;
   config?: string;
   inventory?: string[];
   ipRanges?: string;
+  webLogs?: string;
   format?: string;
   output?: string;
   stdout?: boolean;
@@ -88,7 +90,11 @@ export function statusLine(s: WatchStatus): string {
   );
 }
 
-async function openWatchSource(spec: string, options: WatchCliOptions): Promise<{ source: WatchSource; poll: number }> {
+async function openWatchSource(
+  spec: string,
+  options: WatchCliOptions,
+  extensions?: readonly string[],
+): Promise<{ source: WatchSource; poll: number }> {
   const lateDays = parseCount(options.lateDays, '--late-days', 0);
   if (options.since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.since)) {
     throw new UsageError(`--since: not a date: ${options.since}`, 'write it as YYYY-MM-DD');
@@ -97,6 +103,7 @@ async function openWatchSource(spec: string, options: WatchCliOptions): Promise<
     const { s3PrefixSource } = await import('../watch/sources/s3.js');
     const source = s3PrefixSource(spec, {
       ...s3OptionsFrom(options),
+      ...(extensions ? { extensions } : {}),
       lateDays,
       ...(options.since !== undefined ? { since: options.since } : {}),
     });
@@ -106,7 +113,7 @@ async function openWatchSource(spec: string, options: WatchCliOptions): Promise<
     const { sqsSource } = await import('../watch/sources/sqs.js');
     return { source: await sqsSource(spec, s3OptionsFrom(options)), poll: 0 };
   }
-  return { source: localFolderSource(spec), poll: 2_000 };
+  return { source: localFolderSource(spec, extensions ? { extensions } : {}), poll: 2_000 };
 }
 
 async function buildSinks(options: WatchCliOptions, format: LineFormat): Promise<FindingSink[]> {
@@ -154,6 +161,14 @@ async function runWatch(spec: string, options: WatchCliOptions): Promise<number>
   const awsRanges = loadAwsRanges(resolveRangesFile(options.ipRanges));
   const inventory = loadInventoryWithStatus(options.inventory);
   const { source, poll } = await openWatchSource(spec, options);
+  if (options.webLogs !== undefined && /^sqs:\/\//i.test(options.webLogs)) {
+    throw new UsageError(
+      '--web-logs reads a folder or an s3:// prefix, not a queue',
+      'point it at where the web logs land',
+    );
+  }
+  const web =
+    options.webLogs !== undefined ? await openWatchSource(options.webLogs, options, WEB_LOG_EXTENSIONS) : undefined;
   const pollIntervalMs = options.poll !== undefined ? parseDuration(options.poll, '--poll') : poll;
   const sinks = await buildSinks(options, format);
   const store = openStore(options.db);
@@ -165,17 +180,27 @@ async function runWatch(spec: string, options: WatchCliOptions): Promise<number>
     status(`${name}: finishing the current batch, then stopping (again to stop at once)`);
     controller.abort();
   };
+  // A reader that went away (| head) ends the watch; what it did not take stays in the outbox.
+  const onStdoutError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE' && !controller.signal.aborted) {
+      status('stdout was closed: stopping (findings not printed stay queued for the next start)');
+      controller.abort();
+    }
+  };
+  process.stdout.on('error', onStdoutError);
   const onTerm = (): void => stop('SIGTERM');
   const onInt = (): void => stop('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   const warnings = warningPrinter({ done: () => undefined });
   statusUntrusted(
-    `watch: reading ${source.name} into ${options.db}; findings to ${sinks.map((s) => s.name).join(', ')}`,
+    `watch: reading ${source.name}${web ? ` and web logs in ${web.source.name}` : ''} into ${options.db}; ` +
+      `findings to ${sinks.map((s) => s.name).join(', ')}`,
   );
   try {
     const summary = await watch({
       source,
+      ...(web ? { webSource: web.source } : {}),
       store,
       sinks,
       awsRanges,
@@ -201,6 +226,7 @@ async function runWatch(spec: string, options: WatchCliOptions): Promise<number>
     return 0;
   } finally {
     process.off('SIGTERM', onTerm);
+    process.stdout.off('error', onStdoutError);
     process.off('SIGINT', onInt);
     for (const sink of sinks) await sink.close?.();
     await source.close?.();
@@ -219,6 +245,10 @@ export function registerWatch(program: Command): void {
     .option('--db <file>', 'SQLite file for checkpoints, detector state and findings (required)')
     .option('-c, --config <file>', 'offbox.yaml: allowedSourceCidrs, trustedAccounts, suppress')
     .option('-i, --inventory <dir>', 'AWS CLI JSON outputs (describe-instances …); repeatable', collect, [])
+    .option(
+      '--web-logs <path>',
+      'a folder or s3:// prefix of web logs (ALB, CloudFront, WAF, nginx …): the SSRF detectors run too',
+    )
     .option('--ip-ranges <file>', "AWS ip-ranges.json to judge addresses against (default: offbox's snapshot)")
     .option('-f, --format <format>', 'line format of emitted findings: ndjson or ocsf', 'ndjson')
     .option('-o, --output <file>', 'append findings to this file (exactly once, also across crashes) instead of stdout')

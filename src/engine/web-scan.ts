@@ -56,6 +56,8 @@ export interface WebScanOptions {
   strict?: boolean;
   onWarning?: (warning: WebLogWarning) => void;
   onProgress?: (progress: WebScanProgress) => void;
+  /** Continue from this aggregator (watch reads web logs batch by batch); its findings so far are included. */
+  aggregator?: WebFindingAggregator;
 }
 
 /** ScanStats (records = lines, events = requests, badRecords = bad lines, usages = findings before suppression) plus web counts. */
@@ -121,14 +123,43 @@ function isoOrEmpty(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : '';
 }
 
+/** An aggregate as plain, structured-clone safe data: its detector by id. */
+export type SavedWebAggregate = Omit<AggregateState, 'detector'> & { detectorId: string };
+
 /** Folds verdicts into findings as requests stream by; memory grows with findings, not requests. */
 export class WebFindingAggregator {
   private readonly byId = new Map<string, AggregateState>();
+  private readonly changed = new Set<string>();
 
   constructor(
     private readonly ctx: WebDetectionContext,
     private readonly ownership: OwnershipMap | undefined,
   ) {}
+
+  /** Ids of the aggregates changed since the last call (watch saves those). */
+  takeChanged(): string[] {
+    const ids = [...this.changed];
+    this.changed.clear();
+    return ids;
+  }
+
+  /** One aggregate as plain data, undefined for an unknown id. */
+  save(id: string): SavedWebAggregate | undefined {
+    const state = this.byId.get(id);
+    if (!state) return undefined;
+    const { detector, ...rest } = state;
+    return { ...rest, detectorId: detector.id };
+  }
+
+  /** Puts back a saved aggregate; false when its detector is not among `detectors`. */
+  restore(id: string, saved: SavedWebAggregate, detectors: readonly WebDetector[]): boolean {
+    const detector = detectors.find((d) => d.id === saved.detectorId);
+    if (!detector) return false;
+    const rest: Partial<SavedWebAggregate> = { ...saved };
+    delete rest.detectorId;
+    this.byId.set(id, { ...(rest as Omit<SavedWebAggregate, 'detectorId'>), detector });
+    return true;
+  }
 
   add(detector: WebDetector, observation: WebObservation, verdict: WebVerdict): void {
     const { request, source } = observation;
@@ -141,6 +172,7 @@ export class WebFindingAggregator {
       sourceIp: clientIp,
       vpcEndpointId: '',
     });
+    this.changed.add(id);
     let state = this.byId.get(id);
     if (!state) {
       state = {
@@ -382,7 +414,7 @@ export async function scanWebLogs(
     hasInventory: ownership !== undefined && !ownership.isEmpty,
     ipRangesSyncToken: awsRanges.syncToken,
   };
-  const aggregator = new WebFindingAggregator(ctx, ownership);
+  const aggregator = options.aggregator ?? new WebFindingAggregator(ctx, ownership);
   const formats = Object.fromEntries(WEB_LOG_FORMATS.map((f) => [f, 0])) as Record<WebLogFormat, number>;
   const stats: WebScanStats = {
     files: 0,

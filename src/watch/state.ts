@@ -39,6 +39,8 @@ export interface BatchCommit {
   emit: readonly Finding[];
   sinks: readonly string[];
   runId: number;
+  /** Web-log finding aggregates the batch changed (SSRF detectors), by finding id. */
+  webAggregates?: readonly { id: string; saved: unknown }[];
 }
 
 /**
@@ -66,6 +68,7 @@ export class WatchStore implements Checkpoints {
       ),
       dropVending: db.prepare('DELETE FROM watch_vending WHERE access_key_id = ?'),
       putEvidence: db.prepare('INSERT OR IGNORE INTO watch_evidence (kind, event_id, body) VALUES (?, ?, ?)'),
+      replaceEvidence: db.prepare('INSERT OR REPLACE INTO watch_evidence (kind, event_id, body) VALUES (?, ?, ?)'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM watch_meta WHERE key = ?'),
       putMeta: db.prepare('INSERT OR REPLACE INTO watch_meta (key, value) VALUES (?, ?)'),
       isEmitted: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM watch_emitted WHERE finding_id = ?'),
@@ -161,6 +164,7 @@ export class WatchStore implements Checkpoints {
       for (const revocation of batch.revocations) {
         this.stmt.putEvidence.run('revocation', evidenceId(revocation.eventId, revocation), serialize(revocation));
       }
+      for (const { id, saved } of batch.webAggregates ?? []) this.stmt.replaceEvidence.run('web', id, serialize(saved));
       this.stmt.putMeta.run('events', String(batch.state.events));
       this.stmt.putMeta.run('watermarkMs', String(batch.watermarkMs));
       this.stmt.putMeta.run('recipientAccounts', JSON.stringify([...batch.state.recipientAccounts].sort()));
@@ -172,6 +176,16 @@ export class WatchStore implements Checkpoints {
       }
     });
     write.immediate();
+  }
+
+  /** The saved web-log finding aggregates, by finding id. */
+  loadWebAggregates(): { id: string; saved: unknown }[] {
+    return this.db
+      .prepare<[], { event_id: string; body: Buffer }>(
+        "SELECT event_id, body FROM watch_evidence WHERE kind = 'web' ORDER BY event_id",
+      )
+      .all()
+      .map((row) => ({ id: row.event_id, saved: deserialize(row.body) }));
   }
 
   outbox(sink: string): OutboxEntry[] {

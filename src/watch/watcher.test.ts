@@ -9,6 +9,8 @@ import S3rver from 's3rver';
 import { loadConfig, type OffboxConfig } from '../config/config.js';
 import type { Finding } from '../detect/finding.js';
 import { scanCloudTrail } from '../engine/scan.js';
+import { scanWebLogs } from '../engine/web-scan.js';
+import { WEB_LOG_EXTENSIONS } from '../cli/ssrf.js';
 import { loadInventory } from '../inventory/load.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
 import { loadAwsRanges } from '../net/aws-ranges.js';
@@ -31,13 +33,13 @@ let inventory: OwnershipMap;
 let oneShot: Finding[] = [];
 let files: string[] = [];
 
-function listFiles(dir: string): string[] {
+function listFiles(dir: string, endings: readonly string[] = ['.json.gz']): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (name !== 'CloudTrail-Digest') out.push(...listFiles(path));
-    } else if (name.endsWith('.json.gz')) out.push(path);
+      if (name !== 'CloudTrail-Digest') out.push(...listFiles(path, endings));
+    } else if (endings.some((ending) => name.endsWith(ending))) out.push(path);
   }
   return out;
 }
@@ -113,6 +115,68 @@ describe('watch over a folder', () => {
       assert.equal(state.vending.size, scan.state.vending.size);
       const stored = store.listFindings({ limit: 1000 });
       assert.deepEqual(ids(stored.findings), ids(oneShot));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('runs the SSRF detectors over web logs in the same process, across a stop and a restart', async () => {
+    const db = join(work, 'web.db');
+    const sink = memorySink();
+    const web = await scanWebLogs(listLocal([join(org, 'weblogs')], { extensions: WEB_LOG_EXTENSIONS }), {
+      config,
+      inventory,
+      awsRanges,
+    });
+    assert.ok(web.findings.length > 0, 'the simulated web logs hold SSRF attempts');
+    const run = async (stopAfterBatches?: number): Promise<void> => {
+      const store = openStore(db);
+      const controller = new AbortController();
+      try {
+        await watch({
+          source: localFolderSource(join(org, 'cloudtrail'), { settleMs: 0 }),
+          webSource: localFolderSource(join(org, 'weblogs'), { settleMs: 0, extensions: WEB_LOG_EXTENSIONS }),
+          store,
+          sinks: [sink],
+          awsRanges,
+          config,
+          inventory,
+          once: stopAfterBatches === undefined,
+          batchItems: 3,
+          pollIntervalMs: 10,
+          signal: controller.signal,
+          statusIntervalMs: 0,
+          onStatus: (status) => {
+            if (stopAfterBatches !== undefined && status.batches >= stopAfterBatches) controller.abort();
+          },
+        });
+      } finally {
+        store.close();
+      }
+    };
+    const committed = (): number => {
+      const store = openStore(db);
+      try {
+        return (store.database.prepare('SELECT count(*) AS n FROM watch_objects').get() as { n: number }).n;
+      } finally {
+        store.close();
+      }
+    };
+    await run(20);
+    const webFiles = listFiles(join(org, 'weblogs'), WEB_LOG_EXTENSIONS).length;
+    assert.ok(committed() < files.length + webFiles, 'the first run stopped half way');
+    await run();
+    assert.equal(committed(), files.length + webFiles);
+    const expected = ids([...oneShot, ...web.findings]);
+    assert.deepEqual(ids(sink.got), expected);
+    const store = openStore(db);
+    try {
+      // The stored web findings are whole: every request of every file, though read across two runs.
+      for (const finding of web.findings) {
+        const saved = store.getFinding(finding.id)!;
+        assert.equal(saved.activity.calls, finding.activity.calls, finding.title);
+        assert.deepEqual(saved.evidence.locations, finding.evidence.locations, finding.title);
+      }
     } finally {
       store.close();
     }

@@ -6,13 +6,16 @@ import type { Detector } from '../detect/types.js';
 import { readRaw } from '../engine/read-object.js';
 import { detectInState, readCloudTrail, ScanState, type InputWarning, type ScanStats } from '../engine/scan.js';
 import { OffboxError } from '../errors.js';
+import { scanWebLogs, WebFindingAggregator, type SavedWebAggregate } from '../engine/web-scan.js';
+import type { WebDetector } from '../detect/web-types.js';
+import { webDetectors } from '../detect/registry.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
 import type { AwsRanges } from '../net/aws-ranges.js';
 import type { LogObject } from '../sources/log-object.js';
 import type { Store } from '../store/store.js';
 import type { FileSink } from './sinks/lines.js';
 import type { FindingSink } from './sinks/types.js';
-import type { WatchItem, WatchSource } from './sources/types.js';
+import type { Checkpoints, WatchBatch, WatchItem, WatchSource } from './sources/types.js';
 import { WatchStore } from './state.js';
 
 /** Options for {@link watch}. */
@@ -24,6 +27,9 @@ export interface WatchOptions {
   config?: OffboxConfig;
   inventory?: OwnershipMap;
   detectors?: readonly Detector[];
+  /** Web logs (ALB, CloudFront, WAF, nginx …) whose SSRF detectors run in the same process. */
+  webSource?: WatchSource;
+  webDetectors?: readonly WebDetector[];
   /**
    * A finding is emitted once the trail has moved this far past its first call, or once it has
    * waited this long: evidence delivered in other files (the vending event, the instance's own
@@ -85,6 +91,18 @@ function isFileSink(sink: FindingSink | FileSink): sink is FileSink {
   return typeof (sink as FileSink).recover === 'function';
 }
 
+/** A batch's items, fetched: objects in memory, inline records, and the checkpoint keys they cover. */
+interface Fetched {
+  objects: LogObject[];
+  keys: { key: string; size: number | undefined }[];
+  records: unknown[];
+  /** Items that were inline records only. */
+  inline: number;
+}
+
+/** Web-log checkpoints share the table with the trail's: the same file named by both is read by both. */
+const WEB_KEY_PREFIX = 'web:';
+
 function memoryObject(name: string, bytes: Buffer): LogObject {
   return { name, size: bytes.length, open: () => Promise.resolve(Readable.from([bytes])) };
 }
@@ -128,7 +146,25 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
   const restored = store.loadState();
   const live = restored.state;
   let watermarkMs = restored.watermarkMs;
-  const runId = options.store.beginRun('watch', { source: options.source.name, sinks: sinkNames });
+  const runId = options.store.beginRun('watch', {
+    source: options.source.name,
+    ...(options.webSource ? { webSource: options.webSource.name } : {}),
+    sinks: sinkNames,
+  });
+  const webAggregator = options.webSource
+    ? new WebFindingAggregator(
+        {
+          hasInventory: options.inventory !== undefined && !options.inventory.isEmpty,
+          ipRangesSyncToken: options.awsRanges.syncToken,
+        },
+        options.inventory,
+      )
+    : undefined;
+  if (webAggregator) {
+    for (const { id, saved } of store.loadWebAggregates()) {
+      webAggregator.restore(id, saved as SavedWebAggregate, options.webDetectors ?? webDetectors);
+    }
+  }
   /** Finding id → when it was first raised and not emitted (wall time). */
   const pending = new Map<string, number>();
   /** Finding id → the body last stored, so unchanged findings are not rewritten every batch. */
@@ -137,7 +173,6 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
   let backlog = 0;
   let eventsAtStatus = live.events;
   let lastStatusAt = now();
-  let sourceFailures = 0;
   let wasBehind = false;
   let sinkRetryAt = 0;
   let sinkFailures = 0;
@@ -196,12 +231,11 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
   };
 
   /** Fetches the batch's bytes; stops at the first item it cannot fetch, which the next poll offers again. */
-  const fetchItems = async (
-    items: readonly WatchItem[],
-  ): Promise<{ objects: LogObject[]; keys: { key: string; size: number | undefined }[]; records: unknown[] }> => {
+  const fetchItems = async (items: readonly WatchItem[]): Promise<Fetched> => {
     const objects: LogObject[] = [];
     const keys: { key: string; size: number | undefined }[] = [];
     const records: unknown[] = [];
+    let inline = 0;
     let bytes = 0;
     for (const item of items) {
       if (item.object) {
@@ -215,11 +249,11 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
         }
         bytes += raw.length;
         objects.push(memoryObject(item.object.name, raw));
-      }
+      } else inline += 1;
       records.push(...item.records);
       keys.push({ key: item.key, size: item.object?.size });
     }
-    return { objects, keys, records };
+    return { objects, keys, records, inline };
   };
 
   const detectAndCommit = async (
@@ -304,47 +338,91 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     });
   };
 
-  await deliver();
-  let stopped: WatchSummary['stopped'] = 'signal';
-  while (!signal?.aborted) {
-    let batch;
-    try {
-      batch = await options.source.poll(store, batchItems, signal ?? new AbortController().signal);
-      sourceFailures = 0;
-    } catch (error) {
-      if (options.once) throw error;
-      sourceFailures += 1;
-      const wait = Math.min(MAX_RETRY_MS, pollMs * 2 ** Math.min(sourceFailures - 1, 10));
-      options.onRetry?.(options.source.name, asOffboxError(error), wait);
-      await sleep(wait, signal);
-      continue;
+  /** Reads one web-log batch into the web aggregates; their findings are emitted when first raised. */
+  const readWebBatch = async (fetched: Fetched): Promise<void> => {
+    const web = await scanWebLogs(
+      (async function* () {
+        yield* fetched.objects;
+      })(),
+      {
+        aggregator: webAggregator!,
+        awsRanges: options.awsRanges,
+        ...(options.config ? { config: options.config } : {}),
+        ...(options.inventory ? { inventory: options.inventory } : {}),
+        ...(options.webDetectors ? { detectors: options.webDetectors } : {}),
+        ...(options.onWarning
+          ? {
+              onWarning: (w) =>
+                options.onWarning!({
+                  file: w.file,
+                  reason: w.line === undefined ? w.reason : `line ${w.line}: ${w.reason}`,
+                }),
+            }
+          : {}),
+      },
+    );
+    const emit: Finding[] = [];
+    const toStore: Finding[] = [];
+    for (const finding of web.findings) {
+      const body = JSON.stringify(finding);
+      if (stored.get(finding.id) === body) continue;
+      stored.set(finding.id, body);
+      toStore.push(finding);
+      // Web detectors judge each request on its own: nothing delivered later withdraws a finding.
+      if (!store.isEmitted(finding.id)) emit.push(finding);
     }
-    backlog = batch.backlog;
-    if (batch.items.length === 0 && batch.emptyKeys.length === 0) {
-      if (options.once && batch.backlog === 0) {
-        await detectAndCommit([], [], undefined, true);
-        await deliver();
-        stopped = 'caught-up';
-        break;
+    const webAggregates = webAggregator!.takeChanged().map((id) => ({ id, saved: webAggregator!.save(id) }));
+    store.commit({
+      keys: fetched.keys.map(({ key, size }) => ({ key: `${WEB_KEY_PREFIX}${key}`, size })),
+      state: live,
+      changedUsages: [],
+      expiredUsages: [],
+      vending: [],
+      expiredVending: [],
+      ownershipEvents: [],
+      revocations: [],
+      watermarkMs,
+      findings: toStore,
+      emit,
+      sinks: sinkNames,
+      runId,
+      webAggregates,
+    });
+  };
+
+  /** Polls one source and reads what it found; says whether it did work, and what is left. */
+  const step = async (
+    source: WatchSource,
+    checkpoints: Checkpoints,
+    read: (fetched: Fetched) => Promise<void>,
+    failures: { count: number },
+  ): Promise<{ worked: boolean; backlog: number; failedWaitMs?: number }> => {
+    let batch: WatchBatch;
+    let fetched: Fetched;
+    try {
+      batch = await source.poll(checkpoints, batchItems, signal ?? new AbortController().signal);
+      if (batch.items.length === 0 && batch.emptyKeys.length === 0) {
+        failures.count = 0;
+        return { worked: false, backlog: batch.backlog };
       }
-      // Quiet trail: findings still settle by waiting, and failed sinks get their retry.
-      if (pending.size > 0) await detectAndCommit([], [], undefined, false);
-      await deliver();
-      report(false);
-      await sleep(pollMs, signal);
-      continue;
-    }
-    let fetched;
-    try {
       fetched = await fetchItems(batch.items);
+      failures.count = 0;
     } catch (error) {
       if (options.once) throw error;
-      sourceFailures += 1;
-      const wait = Math.min(MAX_RETRY_MS, pollMs * 2 ** Math.min(sourceFailures - 1, 10));
-      options.onRetry?.(options.source.name, asOffboxError(error), wait);
-      await sleep(wait, signal);
-      continue;
+      failures.count += 1;
+      const wait = Math.min(MAX_RETRY_MS, Math.max(1000, pollMs) * 2 ** Math.min(failures.count - 1, 10));
+      options.onRetry?.(source.name, asOffboxError(error), wait);
+      return { worked: false, backlog: 0, failedWaitMs: wait };
     }
+    fetched.keys.push(...batch.emptyKeys.map((key) => ({ key, size: undefined })));
+    await read(fetched);
+    batches += 1;
+    await batch.acknowledge(new Set(fetched.keys.map((k) => k.key)));
+    await deliver();
+    return { worked: true, backlog: batch.backlog + (batch.items.length - fetched.objects.length - fetched.inline) };
+  };
+
+  const readTrailBatch = async (fetched: Fetched): Promise<void> => {
     const read = await readCloudTrail(
       (async function* () {
         yield* fetched.objects;
@@ -360,15 +438,44 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
       if (isEvent(event)) inline.addEvent(event);
     }
     inline.finalise();
-    const keys = [...fetched.keys, ...batch.emptyKeys.map((key) => ({ key, size: undefined }))];
-    await detectAndCommit(keys, [read.state, inline], read.stats, false);
-    batches += 1;
-    await batch.acknowledge(new Set(keys.map((k) => k.key)));
+    await detectAndCommit(fetched.keys, [read.state, inline], read.stats, false);
+  };
+
+  const webCheckpoints: Checkpoints = {
+    isCommitted: (key) => store.isCommitted(`${WEB_KEY_PREFIX}${key}`),
+    lastCommitted: (prefix) => store.lastCommitted(`${WEB_KEY_PREFIX}${prefix}`)?.slice(WEB_KEY_PREFIX.length),
+  };
+  const trailFailures = { count: 0 };
+  const webFailures = { count: 0 };
+
+  await deliver();
+  let stopped: WatchSummary['stopped'] = 'signal';
+  while (!signal?.aborted) {
+    const trail = await step(options.source, store, readTrailBatch, trailFailures);
+    const web =
+      options.webSource && !signal?.aborted
+        ? await step(options.webSource, webCheckpoints, readWebBatch, webFailures)
+        : { worked: false, backlog: 0 };
+    backlog = trail.backlog + web.backlog;
+    if (trail.worked || web.worked) {
+      const behind = backlog > 0;
+      // Say so once when a backlog has been read through: that is when the lag figure means "live".
+      report(wasBehind && !behind);
+      wasBehind = behind;
+      continue;
+    }
+    const failedWaitMs = Math.max(trail.failedWaitMs ?? 0, web.failedWaitMs ?? 0);
+    if (options.once && backlog === 0 && failedWaitMs === 0) {
+      await detectAndCommit([], [], undefined, true);
+      await deliver();
+      stopped = 'caught-up';
+      break;
+    }
+    // Quiet trail: findings still settle by waiting, and failed sinks get their retry.
+    if (pending.size > 0) await detectAndCommit([], [], undefined, false);
     await deliver();
-    const behind = batch.backlog > 0 || fetched.keys.length < batch.items.length;
-    // Say so once when a backlog has been read through: that is when the lag figure means "live".
-    report(wasBehind && !behind);
-    wasBehind = behind;
+    report(false);
+    await sleep(failedWaitMs > 0 ? failedWaitMs : pollMs, signal);
   }
   const summary: WatchSummary = { ...status(), stopped };
   options.store.finishRun(runId, {

@@ -187,6 +187,42 @@ describe('offbox watch, a folder fed in rounds and killed with SIGKILL', () => {
   });
 });
 
+describe('offbox watch, health', () => {
+  it(
+    'says when its source is unreachable, keeps trying, and stops cleanly on SIGTERM',
+    { timeout: 60_000 },
+    async () => {
+      const db = join(work, 'unreachable.db');
+      // Port 9 on loopback: nothing listens, so the connection is refused at once.
+      const child = startWatch(
+        [
+          's3://nowhere/trail/',
+          '--db',
+          db,
+          '--endpoint-url',
+          'http://127.0.0.1:9',
+          '--region',
+          'us-east-1',
+          '--poll',
+          '100ms',
+        ],
+        AWS_ENV,
+      );
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const deadline = Date.now() + 30_000;
+      while (!/trying again in/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stderr, /cannot reach S3 at http:\/\/127\.0\.0\.1:9/);
+      assert.match(stderr, /check --endpoint-url and that the server is running; trying again in \d+s/);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.match(stderr, /SIGTERM: finishing the current batch/);
+      assert.match(stderr, /— stopped/);
+    },
+  );
+});
+
 describe('offbox watch s3://, against s3rver', () => {
   const BUCKET = 'watched-trail';
   let server: S3rver;
