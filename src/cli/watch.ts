@@ -134,7 +134,15 @@ async function buildSinks(options: WatchCliOptions, format: LineFormat): Promise
     if (region === undefined) {
       throw new UsageError('--security-hub needs a region', 'pass --security-hub-region or set AWS_REGION');
     }
-    sinks.push(createSecurityHubSink({ region }));
+    sinks.push(
+      createSecurityHubSink({
+        region,
+        onSkipped: (finding, reason) =>
+          statusUntrusted(
+            `watch: security-hub: finding ${finding.id} left out: ${reason} (it stays in the store and the other sinks)`,
+          ),
+      }),
+    );
   }
   if (sinks.length === 0)
     throw new UsageError(

@@ -6,7 +6,7 @@ import type { Finding } from '../detect/finding.js';
 import type { Revocation } from '../detect/revocation.js';
 import { ScanState } from '../engine/scan-state.js';
 import { packUsage, unpackUsage, type PackedUsage } from '../engine/usage.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Checkpoints } from './sources/types.js';
 
@@ -92,6 +92,38 @@ export class WatchStore implements Checkpoints {
         `store ${store.file} holds watch state in format ${format}; this offbox writes format ${STATE_FORMAT}`,
         'point watch at a new --db file (findings stay readable in the old one with offbox findings)',
       );
+    }
+  }
+
+  /**
+   * Marks this process as the store's watcher. Two watchers on one store would read the same objects
+   * and race on the outboxes; one whose process is gone (killed) is taken over.
+   */
+  claim(pid: number, host: string, isAlive: (pid: number) => boolean): void {
+    this.db
+      .transaction(() => {
+        const owner = this.meta('watcher');
+        if (owner !== undefined) {
+          const held = JSON.parse(owner) as { pid: number; host: string; since: string };
+          if (held.pid !== pid && (held.host !== host || isAlive(held.pid))) {
+            throw new UsageError(
+              `store ${this.store.file} is being watched by process ${held.pid} on ${held.host} (since ${held.since})`,
+              held.host === host
+                ? 'stop that watch first, or give this one another --db'
+                : 'one store serves one watcher: stop the other, or give this one another --db',
+            );
+          }
+        }
+        this.stmt.putMeta.run('watcher', JSON.stringify({ pid, host, since: new Date().toISOString() }));
+      })
+      .immediate();
+  }
+
+  /** Lets go of the store (a graceful stop). */
+  release(pid: number): void {
+    const owner = this.meta('watcher');
+    if (owner !== undefined && (JSON.parse(owner) as { pid: number }).pid === pid) {
+      this.db.prepare("DELETE FROM watch_meta WHERE key = 'watcher'").run();
     }
   }
 

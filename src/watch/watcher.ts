@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { isEvent, normaliseRecord } from '../cloudtrail/event.js';
 import type { OffboxConfig } from '../config/config.js';
@@ -87,6 +88,16 @@ export interface WatchSummary extends WatchStatus {
 const MINUTE = 60_000;
 const MAX_RETRY_MS = 5 * MINUTE;
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function isFileSink(sink: FindingSink | FileSink): sink is FileSink {
   return typeof (sink as FileSink).recover === 'function';
 }
@@ -142,6 +153,7 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
   const statusMs = options.statusIntervalMs ?? MINUTE;
   const signal = options.signal;
   const store = new WatchStore(options.store);
+  store.claim(process.pid, hostname(), isAlive);
   const sinkNames = options.sinks.map((s) => s.name);
   const restored = store.loadState();
   const live = restored.state;
@@ -477,6 +489,7 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     report(false);
     await sleep(failedWaitMs > 0 ? failedWaitMs : pollMs, signal);
   }
+  store.release(process.pid);
   const summary: WatchSummary = { ...status(), stopped };
   options.store.finishRun(runId, {
     events: live.events,

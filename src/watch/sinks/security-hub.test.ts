@@ -306,3 +306,23 @@ describe('chunkForImport', () => {
     assert.equal(batches.flat().length, 100);
   });
 });
+
+describe('createSecurityHubSink, findings ASFF cannot carry', () => {
+  it('leaves out a finding without an account, says so, and imports the others', async () => {
+    const imported: string[] = [];
+    const skipped: string[] = [];
+    const sink = createSecurityHubSink({
+      region: 'us-east-1',
+      client: {
+        batchImportFindings: (findings) => {
+          imported.push(...findings.map((f) => f.Id));
+          return Promise.resolve({ FailedCount: 0, FailedFindings: [] });
+        },
+      },
+      onSkipped: (finding) => skipped.push(finding.id),
+    });
+    await sink.deliver([sampleFinding({ id: 'f-web', accountId: '' }), sampleFinding({ id: 'f-trail' })]);
+    assert.deepEqual(skipped, ['f-web']);
+    assert.deepEqual(imported, ['offbox/f-trail']);
+  });
+});

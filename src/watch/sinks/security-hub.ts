@@ -29,6 +29,11 @@ export interface SecurityHubSinkOptions {
   /** Calls per batch before giving up, counting the first (default 5). */
   maxAttempts?: number;
   sleep?: Sleep;
+  /**
+   * A finding ASFF cannot carry (no account to file it under): it is left out, and said here, so
+   * it never holds back the findings behind it.
+   */
+  onSkipped?: (finding: Finding, reason: string) => void;
 }
 
 /** BatchImportFindings failed for some findings on every attempt. */
@@ -274,14 +279,23 @@ export function createSecurityHubSink(opts: SecurityHubSinkOptions): FindingSink
     async deliver(findings: readonly Finding[]): Promise<void> {
       if (findings.length === 0) return;
       const now = new Date();
-      const asff = findings.map((finding) =>
-        toAsff(finding, {
-          region,
-          now,
-          ...(opts.awsAccountId !== undefined ? { awsAccountId: opts.awsAccountId } : {}),
-          ...(opts.productArn !== undefined ? { productArn: opts.productArn } : {}),
-        }),
-      );
+      const asff = findings.flatMap((finding) => {
+        try {
+          return [
+            toAsff(finding, {
+              region,
+              now,
+              ...(opts.awsAccountId !== undefined ? { awsAccountId: opts.awsAccountId } : {}),
+              ...(opts.productArn !== undefined ? { productArn: opts.productArn } : {}),
+            }),
+          ];
+        } catch (error) {
+          if (!(error instanceof OffboxError) || opts.onSkipped === undefined) throw error;
+          opts.onSkipped(finding, error.message);
+          return [];
+        }
+      });
+      if (asff.length === 0) return;
       const client = await clientFor();
       for (const batch of chunkForImport(asff)) await importBatch(client, batch);
     },

@@ -26,6 +26,8 @@ const TRAIL_FOLDER_RE = /AWSLogs\/(?:o-[a-z0-9]{10,32}\/)?\d{12}\/CloudTrail\/[a
 /** Folders on the way down to a trail folder. */
 const ON_THE_WAY_RE = /AWSLogs\/(?:(?:o-[a-z0-9]{10,32}\/)?(?:\d{12}\/(?:CloudTrail\/)?)?)?$/;
 const DAY_RE = /^(\d{4})\/(\d{2})\/(\d{2})\//;
+const TRAIL_FOLDER_OF_KEY_RE =
+  /^(.*AWSLogs\/(?:o-[a-z0-9]{10,32}\/)?\d{12}\/CloudTrail\/[a-z0-9-]+\/)\d{4}\/\d{2}\/\d{2}\//;
 /** How deep to look for AWSLogs/ under a prefix that is above it (a trail's own key prefix). */
 const MAX_FREE_DEPTH = 3;
 /** Keys listed per trail folder and poll, beyond the batch, to tell the size of the backlog. */
@@ -51,7 +53,8 @@ export function s3PrefixSource(url: string, opts: S3PrefixOptions = {}): WatchSo
   const ctx: S3ErrorContext = { bucket, prefix };
   if (opts.endpointUrl !== undefined) ctx.endpointUrl = opts.endpointUrl;
   if (opts.profile !== undefined) ctx.profile = opts.profile;
-  let folders: string[] = [];
+  /** Trail folders known: found by walking the prefix, or learnt from keys listed whole. */
+  const folders = new Set<string>();
   let polls = 0;
 
   const s3 = (): S3Client => (client ??= createS3Client(opts));
@@ -127,6 +130,8 @@ export function s3PrefixSource(url: string, opts: S3PrefixOptions = {}): WatchSo
     const items: WatchItem[] = [];
     await list({ Prefix: folder, ...(startAfter !== undefined ? { StartAfter: startAfter } : {}) }, (page) => {
       for (const { key, size } of page.keys) {
+        const trailFolder = TRAIL_FOLDER_OF_KEY_RE.exec(key)?.[1];
+        if (trailFolder !== undefined) folders.add(trailFolder);
         const name = `s3://${bucket}/${key}`;
         if (!wanted(key) || checkpoints.isCommitted(name)) continue;
         items.push({ key: name, object: s3Object(s3(), bucket, key, size, ctx), records: [] });
@@ -139,12 +144,18 @@ export function s3PrefixSource(url: string, opts: S3PrefixOptions = {}): WatchSo
   return {
     name: `s3://${bucket}/${prefix}`,
     async poll(checkpoints, maxItems): Promise<WatchBatch> {
-      if (polls % discoverEvery === 0) folders = await discover();
+      let whole = folders.size === 0;
+      if (polls % discoverEvery === 0) {
+        const walked = await discover();
+        for (const folder of walked) folders.add(folder);
+        // Some S3-compatible stores answer no common prefixes for deep keys: learn the folders from a whole listing.
+        if (walked.length === 0) whole = true;
+      }
       polls += 1;
       const lookahead = maxItems * BACKLOG_LOOKAHEAD;
       const found: WatchItem[] = [];
-      if (folders.length === 0) {
-        // Not a CloudTrail layout: list the prefix whole and let the checkpoints say what is new.
+      if (whole) {
+        // No CloudTrail layout known (yet): list the prefix whole and let the checkpoints say what is new.
         found.push(
           ...(await pollFolder(
             prefix,
