@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, OffboxError } from '../errors.js';
 import { escapeForTerminal } from '../report/escape.js';
 import { offboxVersion } from '../report/version.js';
+import { registerContain } from './contain.js';
 import { registerDemo } from './demo.js';
 import { registerExposure } from './exposure.js';
 import { registerFindings } from './findings.js';
@@ -33,6 +34,7 @@ function buildProgram(): Command {
   registerSimulate(program);
   registerSsrf(program);
   registerFindings(program);
+  registerContain(program);
   registerInventory(program);
   registerRanges(program);
   registerWatch(program);

@@ -165,7 +165,7 @@ const KEY_TABLES: readonly (readonly [number, Record<string, number>])[] = [
 /**
  * Events whose request or response bodies the engine reads (credential vending, ownership
  * evidence, revocation): always parsed in full. A superset of the names `extractVending`,
- * `OwnershipEvidence.consider` and `extractRevocation` accept; a test holds it to that.
+ * `OwnershipEvidence.consider` and `extractRevocations` accept; a test holds it to that.
  */
 export const FULL_PARSE_EVENT_NAMES: ReadonlySet<string> = new Set([
   'AssumeRole',

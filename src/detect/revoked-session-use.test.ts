@@ -107,6 +107,36 @@ describe(DETECTOR, () => {
     assertReason(f, /someone else's hands/, 'what it means');
   });
 
+  it('reads a narrow revoke (offbox contain --narrow): only the named instance’s sessions', async () => {
+    const narrow = (sessionName: string): Record<string, unknown> => {
+      const event = revoke() as Record<string, unknown> & { requestParameters: Record<string, unknown> };
+      const document = {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OffboxDenySessionsOf',
+            Effect: 'Deny',
+            Action: ['*'],
+            Resource: ['*'],
+            Condition: {
+              StringLike: { 'aws:userId': `AROA3XFRBF23WEBROLE1:${sessionName}` },
+              DateLessThan: { 'aws:TokenIssueTime': CUTOFF },
+            },
+          },
+        ],
+      };
+      return { ...event, requestParameters: { ...event.requestParameters, policyDocument: JSON.stringify(document) } };
+    };
+    const covering = await scan([[ec2Vending(WEB, WEB.keyV1, at('09:58')), ...thief(), narrow(WEB.instanceId)]], {
+      inventory: orgInventory(),
+    });
+    assert.equal(only(covering, DETECTOR).principal.instanceId, WEB.instanceId);
+    const other = await scan([[ec2Vending(WEB, WEB.keyV1, at('09:58')), ...thief(), narrow('i-0ffffffffffffffff')]], {
+      inventory: orgInventory(),
+    });
+    assertNoFinding(other, DETECTOR);
+  });
+
   describe('does not fire on', () => {
     it('sessions issued after the cutoff, even when they are denied for other reasons', async () => {
       const result = await scan(

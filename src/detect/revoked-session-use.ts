@@ -84,6 +84,7 @@ export const revokedSessionUse: Detector = {
       (r) =>
         r.roleName === credential.roleName &&
         (r.accountId === '' || r.accountId === usage.accountId) &&
+        (r.sessionNames.length === 0 || r.sessionNames.includes(credential.sessionName)) &&
         issuedMs < r.cutoffMs &&
         usage.lastDeniedMs >= r.atMs,
     );

@@ -39,6 +39,7 @@ function revocation(role: string, at: string): Revocation {
     cutoffMs: Date.parse(at),
     cutoff: at,
     eventId: `revoke-${role}-${at}`,
+    sessionNames: [],
   };
 }
 

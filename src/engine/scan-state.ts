@@ -2,7 +2,7 @@ import { extractVending, VendingIndex, type VendingRecord } from '../cloudtrail/
 import type { CloudTrailEvent } from '../cloudtrail/event.js';
 import type { Finding } from '../detect/finding.js';
 import type { DetectionContext, Detector, Observation } from '../detect/types.js';
-import { extractRevocation, type Revocation } from '../detect/revocation.js';
+import { extractRevocations, type Revocation } from '../detect/revocation.js';
 import { OwnershipEvidence } from '../inventory/evidence.js';
 import { OwnershipMap } from '../inventory/ownership.js';
 import type { SourceClassifier } from '../net/source-class.js';
@@ -51,8 +51,7 @@ export class ScanState {
     const vending = extractVending(event);
     if (vending) this.vending.add(vending);
     this.ownershipEvidence.consider(event);
-    const revocation = extractRevocation(event);
-    if (revocation) this.revocations.push(revocation);
+    for (const revocation of extractRevocations(event)) this.revocations.push(revocation);
   }
 
   /** The state as plain data (structured-clone safe). */

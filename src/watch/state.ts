@@ -194,7 +194,9 @@ export class WatchStore implements Checkpoints {
         this.stmt.putEvidence.run('ownership', evidenceId(event.eventId, event), serialize(event));
       }
       for (const revocation of batch.revocations) {
-        this.stmt.putEvidence.run('revocation', evidenceId(revocation.eventId, revocation), serialize(revocation));
+        // One policy can revoke several instances' sessions: a row per statement.
+        const id = evidenceId(revocation.eventId, revocation) + `#${revocation.sessionNames.join(',')}`;
+        this.stmt.putEvidence.run('revocation', id, serialize(revocation));
       }
       for (const { id, saved } of batch.webAggregates ?? []) this.stmt.replaceEvidence.run('web', id, serialize(saved));
       this.stmt.putMeta.run('events', String(batch.state.events));
