@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deliveryFile, instanceCall, vendingEvent } from '../cloudtrail/events.test-helpers.js';
 import { UsageError } from '../errors.js';
+import { openStore } from '../store/store.js';
 import { registerExposure } from './exposure.js';
 
 const ACCOUNT = '111122223333';
@@ -181,6 +182,31 @@ describe('offbox exposure', () => {
     assert.equal((await run([join(root, 'logs'), '--format', 'table', '-o', table, '--no-progress'])).code, 0);
     const t = await readFile(table, 'utf8');
     assert.ok(t.includes(SEEN) && !t.includes(V2));
+  });
+
+  it('--db stores the backlog as findings, in rank order, updated in place on the next run', async () => {
+    const db = join(root, 'exposure.db');
+    const args = [join(root, 'logs'), '-i', join(root, 'inventory'), '-f', 'json', '-o', join(root, 'x.json')];
+    for (const stored of ['2 new, 0 updated', '0 new, 2 updated']) {
+      const { code, stderr } = await run([...args, '--db', db, '--no-progress']);
+      assert.equal(code, 0, stderr);
+      assert.ok(stderr.includes(`stored findings in ${db}: ${stored}`), stderr);
+    }
+    const store = openStore(db);
+    try {
+      const { total, findings } = store.listFindings({ detector: 'imdsv1-credential-delivery', sort: 'rank' });
+      assert.equal(total, 2);
+      assert.deepEqual(
+        findings.map((f) => [f.principal.instanceId, (f as unknown as { exposure: { rank: number } }).exposure.rank]),
+        [
+          [SEEN, 1],
+          [QUIET, 2],
+        ],
+      );
+      assert.equal(store.getRun(2)?.command, 'exposure');
+    } finally {
+      store.close();
+    }
   });
 
   it('usage errors: no input at all, unknown format, bad --fail-on', async () => {

@@ -15,7 +15,14 @@ import { offboxVersion } from '../report/version.js';
 import { openSources } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
-import { collect, loadInventoryWithStatus, reportSuppressions, s3OptionsFrom, warningPrinter } from './run.js';
+import {
+  collect,
+  loadInventoryWithStatus,
+  reportSuppressions,
+  s3OptionsFrom,
+  storeFindings,
+  warningPrinter,
+} from './run.js';
 import { addSourceOptions, exitCodeFor, parseFailOn } from './scan.js';
 
 /** Output formats of `offbox exposure`: the finding formats plus the markdown migration plan. */
@@ -35,6 +42,7 @@ export interface ExposureCliOptions {
   endpointUrl?: string;
   profile?: string;
   region?: string;
+  db?: string;
 }
 
 function parseExposureFormat(value: string | undefined, stdoutIsTty: boolean): ExposureFormat {
@@ -162,6 +170,13 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
       });
   }
   writeResults(text, options.output);
+  if (options.db) {
+    storeFindings(options.db, 'exposure', { paths, inventory: inventoryDirs }, findings, {
+      events: reading.stats.events,
+      warnings: reading.warnings.length,
+      ipRangesSyncToken: reading.ipRangesSyncToken,
+    });
+  }
   const { stats } = reading;
   status(
     `read ${stats.files} files, ${stats.events} events (${formatBytes(stats.bytes)}) — ${summarise(items)}` +
@@ -202,7 +217,11 @@ export function registerExposure(program: Command): void {
     .option('--ip-ranges <file>', "AWS ip-ranges.json (default: offbox's snapshot)")
     .option('--strict', 'treat any bad file or record as an error (exit 2)')
     .option('--threads <n>', 'worker threads reading the trail (default: every core)')
-    .option('--no-progress', 'no progress line on stderr');
+    .option('--no-progress', 'no progress line on stderr')
+    .option(
+      '--db <file>',
+      'also store the backlog as findings in this SQLite file (offbox findings and serve read it)',
+    );
   addSourceOptions(command);
   command.action(async (paths: string[], options: ExposureCliOptions) => {
     process.exitCode = await runExposure(paths, options);

@@ -11,6 +11,7 @@ import { registerHunt } from './hunt.js';
 import { registerInventory } from './inventory.js';
 import { registerRanges } from './ranges.js';
 import { registerScan } from './scan.js';
+import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 import { registerSql } from './sql.js';
 import { registerSsrf } from './ssrf.js';
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerInventory(program);
   registerRanges(program);
   registerWatch(program);
+  registerServe(program);
   return program;
 }
 

@@ -1,4 +1,6 @@
+import type { VendingIndex, VendingRecord } from '../cloudtrail/vending.js';
 import type { Finding } from '../detect/finding.js';
+import type { Revocation } from '../detect/revocation.js';
 import type { SuppressedFinding } from '../engine/suppress.js';
 import type { Suppression } from '../config/config.js';
 import { loadInventory } from '../inventory/load.js';
@@ -78,18 +80,28 @@ export function reportSuppressions(suppressed: readonly SuppressedFinding[], exp
   }
 }
 
-/** Stores a run's findings in the SQLite store, in one run record. */
+/**
+ * Stores a run's findings in the SQLite store, in one run record, with the incident evidence
+ * (`offbox serve` tells timelines from it): the vending events of the keys the findings name, and
+ * the revocations read.
+ */
 export function storeFindings(
   db: string,
   command: string,
   inputs: unknown,
   findings: readonly Finding[],
   counts: { events: number; warnings: number; ipRangesSyncToken: string },
+  evidence: { vending?: Pick<VendingIndex, 'get'>; revocations?: readonly Revocation[] } = {},
 ): void {
   const store = openStore(db);
   try {
     const runId = store.beginRun(command, inputs);
     const { inserted, updated } = store.upsertFindings(findings, runId);
+    const keys = new Set(findings.flatMap((f) => f.principal?.accessKeyIds ?? []));
+    const vending = [...keys]
+      .map((key) => evidence.vending?.get(key))
+      .filter((record): record is VendingRecord => record !== undefined);
+    store.putEvidence({ vending, revocations: evidence.revocations ?? [] });
     store.finishRun(runId, { ...counts, findings: findings.length });
     status(`stored findings in ${db}: ${inserted} new, ${updated} updated`);
   } finally {

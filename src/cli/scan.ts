@@ -210,11 +210,21 @@ export function reportTrail(
   writeResults(text, options.output);
 
   if (options.db) {
-    storeFindings(options.db, run.command, [...paths, ...webLogs], findings, {
-      events: result.stats.events + (web?.stats.requests ?? 0),
-      warnings: result.warnings.length + (web?.warnings.length ?? 0),
-      ipRangesSyncToken: result.ipRangesSyncToken,
-    });
+    storeFindings(
+      options.db,
+      run.command,
+      [...paths, ...webLogs],
+      findings,
+      {
+        events: result.stats.events + (web?.stats.requests ?? 0),
+        warnings: result.warnings.length + (web?.warnings.length ?? 0),
+        ipRangesSyncToken: result.ipRangesSyncToken,
+      },
+      {
+        ...(result.vending ? { vending: result.vending } : {}),
+        ...(result.revocations ? { revocations: result.revocations } : {}),
+      },
+    );
   }
   status(summarise(result, web, findings) + (run.note ? ` — ${run.note}` : ''));
   return exitCodeFor(findings, failOn);

@@ -36,6 +36,8 @@ describe('openStore', () => {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
       assert.deepEqual(tables, [
         'audit',
+        'evidence_revocations',
+        'evidence_vending',
         'findings',
         'runs',
         'watch_emitted',
@@ -293,5 +295,75 @@ describe('listFindings', () => {
     assert.throws(() => store.listFindings({ sort: 'constructor' as 'calls' }), UsageError);
     assert.throws(() => store.listFindings({ status: 'bogus' as 'new' }), UsageError);
     assert.throws(() => store.listFindings({ minSeverity: 'extreme' as 'high' }), UsageError);
+  });
+});
+
+describe('incident evidence, facets and the findings stamp', () => {
+  it('keeps vending records and revocations, replacing known ones', () => {
+    const store = openStore(':memory:');
+    try {
+      const record = {
+        accessKeyId: 'ASIAKEY1',
+        issuer: 'ec2' as const,
+        issuedBy: 'ec2.amazonaws.com',
+        callerAccessKeyId: '',
+        callerSourceIp: '',
+        roleArn: 'arn:aws:iam::123456789012:role/web',
+        sessionName: 'i-0123456789abcdef0',
+        issuedAtMs: 1,
+        eventTime: '2025-01-01T00:00:00Z',
+        eventId: 'e1',
+        accountId: '123456789012',
+        region: 'us-east-1',
+      };
+      const revocation = {
+        accountId: '123456789012',
+        roleName: 'web',
+        atMs: 2,
+        at: '2025-01-02T00:00:00Z',
+        cutoffMs: 2,
+        cutoff: '2025-01-02T00:00:00Z',
+        eventId: 'r1',
+        sessionNames: [],
+      };
+      store.putEvidence({ vending: [record], revocations: [revocation] });
+      store.putEvidence({ vending: [{ ...record, region: 'eu-west-1' }], revocations: [revocation] });
+      assert.deepEqual(store.listVending(), [{ ...record, region: 'eu-west-1' }]);
+      assert.deepEqual(store.listRevocations(), [revocation]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('facets list distinct values; the stamp changes with every write; rank sorts the IMDSv1 backlog', () => {
+    const store = openStore(':memory:', { now: clock() });
+    try {
+      const exposure = (id: string, severity: 'high' | 'low', rank: number) => ({
+        ...sampleFinding({ id, severity, detector: 'imdsv1-credential-delivery' }),
+        exposure: { rank },
+      });
+      store.upsertFindings([exposure('x3', 'high', 3), exposure('x1', 'high', 1), exposure('x2', 'low', 2)]);
+      store.upsertFindings([sampleFinding({ id: 'other', severity: 'critical', accountId: '210987654321' })]);
+      const stamp = store.findingsStamp();
+      store.setStatus('x1', 'resolved', '', 'alice');
+      assert.notEqual(store.findingsStamp(), stamp);
+      assert.deepEqual(store.findingFacets(), {
+        total: 4,
+        detectors: ['ec2-credential-offbox', 'imdsv1-credential-delivery'],
+        accounts: ['123456789012', '210987654321'],
+        roles: ['web-app-role'],
+        statuses: ['new', 'resolved'],
+        severities: ['critical', 'high', 'low'],
+      });
+      const ranked = store.listFindings({ detector: 'imdsv1-credential-delivery', sort: 'rank' }).findings;
+      assert.deepEqual(
+        ranked.map((f) => f.id),
+        ['x1', 'x3', 'x2'],
+      );
+      assert.equal(store.allFindings().length, 4);
+      assert.equal('status' in store.allFindings()[0]!, false);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -1,7 +1,9 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { isSeverity, severityRank, type Finding, type Severity } from '../detect/finding.js';
+import type { VendingRecord } from '../cloudtrail/vending.js';
+import { isSeverity, SEVERITIES, severityRank, type Finding, type Severity } from '../detect/finding.js';
+import type { Revocation } from '../detect/revocation.js';
 import { ConfigError, UsageError } from '../errors.js';
 
 /** Triage states of a stored finding. */
@@ -24,9 +26,9 @@ export type StoredFinding = Finding & {
 /**
  * Sort orders for {@link Store.listFindings}; ties break on id.
  * severity: most severe, then most recent · lastSeen / updatedAt / createdAt: newest first ·
- * firstSeen: oldest first · calls: most calls first.
+ * firstSeen: oldest first · calls: most calls first · rank: most severe, then the IMDSv1 backlog's rank.
  */
-export const FINDING_SORTS = ['severity', 'lastSeen', 'firstSeen', 'calls', 'updatedAt', 'createdAt'] as const;
+export const FINDING_SORTS = ['severity', 'lastSeen', 'firstSeen', 'calls', 'updatedAt', 'createdAt', 'rank'] as const;
 export type FindingSort = (typeof FINDING_SORTS)[number];
 
 /** Filter and paging for {@link Store.listFindings}; all given conditions must hold. */
@@ -93,11 +95,33 @@ export interface Store {
   addAudit(entry: { actor: string; action: string; findingId?: string; detail?: unknown }): number;
   /** Audit rows, oldest first; only those of `findingId` when given. */
   listAudit(findingId?: string): AuditEntry[];
+  /** Every stored finding, in id order, without the triage fields (for incidents). */
+  allFindings(): Finding[];
+  /** Distinct values of the filterable columns, sorted (severities and statuses most urgent first). */
+  findingFacets(): FindingFacets;
+  /** Changes whenever a finding is added or changed: the count and the latest updatedAt. */
+  findingsStamp(): string;
+  /** Keeps the CloudTrail facts incidents are told with (vending events, revocations); replaces known ones. */
+  putEvidence(evidence: { vending?: Iterable<VendingRecord>; revocations?: Iterable<Revocation> }): void;
+  /** The vending records put with {@link Store.putEvidence}, by access key id order. */
+  listVending(): VendingRecord[];
+  /** The revocations put with {@link Store.putEvidence}. */
+  listRevocations(): Revocation[];
   /** Records the start of a run; returns its id. */
   beginRun(command: string, inputs: unknown): number;
   finishRun(runId: number, counts: RunCounts): void;
   getRun(runId: number): RunRecord | undefined;
   close(): void;
+}
+
+/** What the findings table holds, for filters. */
+export interface FindingFacets {
+  total: number;
+  detectors: string[];
+  accounts: string[];
+  roles: string[];
+  statuses: FindingStatus[];
+  severities: Severity[];
 }
 
 /** Options for {@link openStore}. */
@@ -211,6 +235,22 @@ const MIGRATIONS: readonly string[] = [
     position INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Incident evidence from scan and hunt (watch keeps its own), and indexes for the dashboard's filters.
+  `
+  CREATE TABLE evidence_vending (
+    access_key_id TEXT PRIMARY KEY,
+    record        TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE evidence_revocations (
+    id     TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE INDEX findings_account_id ON findings (account_id);
+  CREATE INDEX findings_role ON findings (role);
+  CREATE INDEX findings_updated_at ON findings (updated_at);
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -226,6 +266,7 @@ const SORT_SQL: Record<FindingSort, string> = {
   calls: 'calls DESC, id ASC',
   updatedAt: 'updated_at DESC, id ASC',
   createdAt: 'created_at DESC, id ASC',
+  rank: "severity_rank DESC, CAST(json_extract(body, '$.exposure.rank') AS INTEGER) ASC NULLS LAST, id ASC",
 };
 
 const SEARCH_SQL = `(
@@ -398,7 +439,20 @@ function createStore(db: Database.Database, file: string, now: () => string): St
         ip_ranges_sync_token = @token
       WHERE id = @id`),
     getRun: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
+    allBodies: db.prepare<[], { body: string }>('SELECT body FROM findings ORDER BY id'),
+    stamp: db.prepare<[], { n: number; latest: string | null }>(
+      'SELECT COUNT(*) AS n, MAX(updated_at) AS latest FROM findings',
+    ),
+    putVending: db.prepare('INSERT OR REPLACE INTO evidence_vending (access_key_id, record) VALUES (?, ?)'),
+    putRevocation: db.prepare('INSERT OR REPLACE INTO evidence_revocations (id, record) VALUES (?, ?)'),
+    listVending: db.prepare<[], { record: string }>('SELECT record FROM evidence_vending ORDER BY access_key_id'),
+    listRevocations: db.prepare<[], { record: string }>('SELECT record FROM evidence_revocations ORDER BY id'),
   };
+  const distinct = (column: 'detector' | 'account_id' | 'role' | 'status'): string[] =>
+    db
+      .prepare<[], string>(`SELECT DISTINCT ${column} FROM findings WHERE ${column} != '' ORDER BY ${column}`)
+      .pluck()
+      .all();
   // listFindings builds its WHERE from fixed fragments only; cache one statement per shape.
   const listStatements = new Map<string, Database.Statement>();
   const prepared = (sql: string): Database.Statement => {
@@ -462,6 +516,15 @@ function createStore(db: Database.Database, file: string, now: () => string): St
     return toStored(after);
   });
 
+  const putEvidence = db.transaction((vending: Iterable<VendingRecord>, revocations: Iterable<Revocation>) => {
+    for (const record of vending) stmt.putVending.run(record.accessKeyId, JSON.stringify(record));
+    for (const r of revocations) {
+      // One policy can revoke several instances' sessions: a row per statement, as watch keeps them.
+      const id = [r.eventId || r.at, r.accountId, r.roleName, r.sessionNames.join(',')].join('#');
+      stmt.putRevocation.run(id, JSON.stringify(r));
+    }
+  });
+
   const list = db.transaction((filter: FindingFilter) => {
     const where: string[] = [];
     const params: Record<string, string | number> = {};
@@ -508,9 +571,11 @@ function createStore(db: Database.Database, file: string, now: () => string): St
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
 
     const countRow = prepared(`SELECT COUNT(*) AS n FROM findings ${whereSql}`).get(params) as { n: number };
+    // The page's rows are chosen first without their bodies: sorting 100k bodies to skip most is slow.
     const rows = prepared(
-      `SELECT body, status, status_note, created_at, updated_at FROM findings ${whereSql}
-       ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      `SELECT body, status, status_note, created_at, updated_at FROM findings
+       WHERE rowid IN (SELECT rowid FROM findings ${whereSql} ORDER BY ${order} LIMIT @limit OFFSET @offset)
+       ORDER BY ${order}`,
     ).all({ ...params, limit, offset }) as FindingRow[];
     return { total: countRow.n, findings: rows.map(toStored) };
   });
@@ -549,6 +614,35 @@ function createStore(db: Database.Database, file: string, now: () => string): St
         findingId: r.finding_id,
         detail: JSON.parse(r.detail) as unknown,
       }));
+    },
+    allFindings() {
+      return stmt.allBodies.all().map((row) => JSON.parse(row.body) as Finding);
+    },
+    findingFacets() {
+      const statuses = new Set(distinct('status'));
+      // severity_rank is indexed; severity is not.
+      const ranks = new Set(db.prepare<[], number>('SELECT DISTINCT severity_rank FROM findings').pluck().all());
+      return {
+        total: stmt.stamp.get()?.n ?? 0,
+        detectors: distinct('detector'),
+        accounts: distinct('account_id'),
+        roles: distinct('role'),
+        statuses: FINDING_STATUSES.filter((s) => statuses.has(s)),
+        severities: SEVERITIES.filter((s) => ranks.has(severityRank(s))),
+      };
+    },
+    findingsStamp() {
+      const row = stmt.stamp.get();
+      return `${row?.n ?? 0}\n${row?.latest ?? ''}`;
+    },
+    putEvidence(evidence) {
+      putEvidence.immediate(evidence.vending ?? [], evidence.revocations ?? []);
+    },
+    listVending() {
+      return stmt.listVending.all().map((row) => JSON.parse(row.record) as VendingRecord);
+    },
+    listRevocations() {
+      return stmt.listRevocations.all().map((row) => JSON.parse(row.record) as Revocation);
     },
     beginRun(command, inputs) {
       return Number(stmt.beginRun.run({ command, now: now(), inputs: JSON.stringify(inputs ?? null) }).lastInsertRowid);
