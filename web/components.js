@@ -1,6 +1,6 @@
 /* global AbortController, clearTimeout, navigator, setTimeout */
 import { useEffect, useRef, useState } from '/assets/vendor/preact-hooks.mjs';
-import { html } from './html.js';
+import { formatCount, html } from './html.js';
 
 const SEVERITY_CLASSES = new Set(['critical', 'high', 'medium', 'low', 'info']);
 const STATUS_CLASSES = new Set(['new', 'acknowledged', 'resolved', 'suppressed']);
@@ -93,4 +93,32 @@ export function Fact({ term, children, value }) {
     <dt>${term}</dt>
     <dd>${shown}</dd>
   </div>`;
+}
+
+/** Page controls for a server-side paged list; nothing when it fits one page. */
+export function Pager({ page, pages, go }) {
+  if (pages <= 1) return null;
+  return html`<nav class="pager" aria-label="Pages">
+    <button type="button" class="btn btn-small" disabled=${page <= 1} onClick=${() => go(1)}>First</button>
+    <button
+      type="button"
+      class="btn btn-small"
+      disabled=${page <= 1}
+      onClick=${() => go(page - 1)}
+      aria-label="Previous page"
+    >
+      ‹ Previous
+    </button>
+    <span class="pager-pos">Page ${formatCount(page)} of ${formatCount(pages)}</span>
+    <button
+      type="button"
+      class="btn btn-small"
+      disabled=${page >= pages}
+      onClick=${() => go(page + 1)}
+      aria-label="Next page"
+    >
+      Next ›
+    </button>
+    <button type="button" class="btn btn-small" disabled=${page >= pages} onClick=${() => go(pages)}>Last</button>
+  </nav>`;
 }

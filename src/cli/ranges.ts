@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { loadAwsRanges, parseAwsRanges } from '../net/aws-ranges.js';
 import { AWS_IP_RANGES_URL, resolveRangesFile, userRangesFile } from '../net/user-ranges.js';
-import { status } from './io.js';
+import { statusUntrusted } from './io.js';
 
 /** Refuses anything that is not a plausible ranges file before it replaces the current one. */
 const MAX_RANGES_BYTES = 64 * 1024 * 1024;
@@ -39,7 +39,8 @@ export async function updateRanges(options: { url: string; out?: string }): Prom
   const temporary = `${target}.${process.pid}.tmp`;
   writeFileSync(temporary, text);
   renameSync(temporary, target);
-  status(`saved AWS ip-ranges syncToken ${ranges.syncToken} (created ${ranges.createDate}) to ${target}`);
+  // syncToken and createDate come from the downloaded document: escaped like any other untrusted text.
+  statusUntrusted(`saved AWS ip-ranges syncToken ${ranges.syncToken} (created ${ranges.createDate}) to ${target}`);
 }
 
 export function registerRanges(program: Command): void {

@@ -119,15 +119,6 @@ export async function runServe(options: ServeCliOptions, deps: ServeDeps = {}): 
     status('press Ctrl-C to stop; status changes are written to the store and its audit log');
     process.stdout.write(`${url}\n`);
     if (options.open === true) openBrowser(url);
-    // Incidents are built over the whole store on first use (seconds for 100k findings): do it now, not
-    // when the analyst opens the first finding.
-    setImmediate(() => {
-      void Promise.resolve(
-        app.request('/api/incidents?limit=1', {
-          headers: { authorization: `Bearer ${token}`, host: `127.0.0.1:${address.port}` },
-        }),
-      ).catch(() => undefined);
-    });
     const signal = await (deps.stopSignal ?? untilSignal)();
     status(`${signal}: stopping`);
   } finally {

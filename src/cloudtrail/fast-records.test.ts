@@ -586,10 +586,23 @@ describe('fast delivery-file reading: JSON semantics', () => {
     assert.equal(countRecords(plain), 3);
   });
 
-  it('follows deep nesting inside a record', () => {
+  it('follows deep nesting inside a record when allowed, and steps aside past maxNestingDepth', () => {
     const deep = '['.repeat(5000) + '{"a":' + '{"b":'.repeat(3000) + '1' + '}'.repeat(3000) + '}' + ']'.repeat(5000);
-    expectBuilt(base().replace('"responseElements":null', `"responseElements":${deep}`));
-    expectRejected(delivery(base().replace('"responseElements":null', `"responseElements":${deep.slice(0, -1)}`)));
+    const record = base().replace('"responseElements":null', `"responseElements":${deep}`);
+    const unbounded = (bytes: Buffer) =>
+      scanDeliveryFile(bytes, () => {}, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    let built: CloudTrailEvent | undefined;
+    const builder = new EventBuilder();
+    const bytes = delivery(record);
+    assert.equal(
+      scanDeliveryFile(bytes, (fields) => (built = builder.build(fields, bytes)), Infinity, Infinity),
+      1,
+    );
+    assert.deepEqual(built, slowEvent(JSON.parse(record)));
+    const unclosed = base().replace('"responseElements":null', `"responseElements":${deep.slice(0, -1)}`);
+    assert.equal(unbounded(delivery(unclosed)), undefined, 'one closer short');
+    // With the default limit the framer reads the file and reports the record as too deep.
+    assert.equal(countRecords(bytes), undefined);
   });
 
   it('rejects invalid JSON anywhere in the file', () => {

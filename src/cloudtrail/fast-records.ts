@@ -21,6 +21,7 @@
  */
 import type { CloudTrailEvent, UserIdentity } from './event.js';
 import { parseEventTime } from './event.js';
+import { DEFAULT_MAX_NESTING_DEPTH } from './nesting.js';
 
 // Field slots. Top-level event fields:
 const F_EVENT_VERSION = 0;
@@ -415,11 +416,14 @@ function scanRecord(
   end: number,
   lastQuote: number,
   f: RecordFields,
+  maxDepth: number,
 ): number {
   const start = f.start;
   const stop = f.end;
   const kind = f.kind;
   let stack = containerStack;
+  // The stack grows up to maxDepth; a deeper record steps aside to the framer, which reports it.
+  let room = Math.min(stack.length, maxDepth);
   let depth = 0;
   let top = -1;
   // The action of the key just read, for the value that follows (ACT_NONE: not a field).
@@ -501,10 +505,12 @@ function scanRecord(
         }
         pending = ACT_NONE;
       }
-      if (depth === stack.length) {
+      if (depth === room) {
+        if (depth >= maxDepth) return -1;
         const grown = new Uint8Array(stack.length * 2);
         grown.set(stack);
         stack = containerStack = grown;
+        room = Math.min(stack.length, maxDepth);
       }
       stack[depth++] = code;
       top = code;
@@ -521,10 +527,12 @@ function scanRecord(
         if (pending < ACT_OBJECT) kind[pending] = 0;
         pending = ACT_NONE;
       }
-      if (depth === stack.length) {
+      if (depth === room) {
+        if (depth >= maxDepth) return -1;
         const grown = new Uint8Array(stack.length * 2);
         grown.set(stack);
         stack = containerStack = grown;
+        room = Math.min(stack.length, maxDepth);
       }
       stack[depth++] = C_ARRAY;
       top = C_ARRAY;
@@ -620,7 +628,7 @@ export type RecordVisitor = (
  * Scans a whole decoded file of the delivery shape (`{"Records":[…]}`, possibly several
  * concatenated, with any whitespace). Calls `visit` for every record. Returns the number of
  * records, or undefined (having visited some records already) when the file is not valid JSON of
- * that shape, or a record is longer than `maxRecordBytes`: the caller must then discard what the
+ * that shape, or a record is longer than `maxRecordBytes` or nests deeper than `maxNestingDepth`: the caller must then discard what the
  * visits produced and use the general framer. `looksLikeDeliveryFile` tells cheaply, up front,
  * whether it is worth trying.
  */
@@ -628,6 +636,7 @@ export function scanDeliveryFile(
   buffer: Uint8Array,
   visit: RecordVisitor,
   maxRecordBytes = Number.POSITIVE_INFINITY,
+  maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH,
 ): number | undefined {
   // Plain Uint8Array element access is faster than Buffer's in V8.
   const b = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -663,7 +672,7 @@ export function scanDeliveryFile(
       for (;;) {
         const recordStart = i;
         fields.reset();
-        i = scanRecord(b, view, words, offset, i, end, lastQuote, fields);
+        i = scanRecord(b, view, words, offset, i, end, lastQuote, fields, maxNestingDepth);
         if (i < 0 || i - recordStart > maxRecordBytes) return undefined;
         // A record that is not an object is a wrapper or not an event: JSON.parse decides.
         if (b[recordStart] !== LBRACE) fields.needsParse = true;

@@ -4,6 +4,7 @@
  * The scanner tracks only string state (quotes and backslash escapes) and nesting depth; the
  * JSON inside a record is validated later, when each record is parsed on its own.
  */
+import { DEFAULT_MAX_NESTING_DEPTH } from './nesting.js';
 
 /** One framed record, or a record that could not be framed. */
 export type FrameItem =
@@ -18,6 +19,8 @@ export type FrameItem =
 export interface FrameLimits {
   /** Largest record accepted, in bytes; larger ones become `bad` and are skipped without being buffered. */
   maxRecordBytes: number;
+  /** Deepest nesting of arrays and objects in one record; deeper ones become `bad`. Default DEFAULT_MAX_NESTING_DEPTH. */
+  maxNestingDepth?: number;
 }
 
 /**
@@ -84,6 +87,7 @@ function describeByte(c: number): string {
  */
 class Framer {
   private readonly max: number;
+  private readonly maxDepth: number;
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private base = 0; // absolute offset of buf[0]
@@ -105,6 +109,7 @@ class Framer {
   private recSize = 0;
   private parts: Buffer[] = [];
   private oversize = false;
+  private tooDeep = false;
 
   private index = 0;
   private layoutSeen: Layout | undefined;
@@ -122,6 +127,9 @@ class Framer {
     const max = limits.maxRecordBytes;
     if (!Number.isFinite(max) || max < 1) throw new RangeError(`maxRecordBytes must be a positive number, got ${max}`);
     this.max = max;
+    const maxDepth = limits.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
+    if (!(maxDepth >= 1)) throw new RangeError(`maxNestingDepth must be at least 1, got ${maxDepth}`);
+    this.maxDepth = maxDepth;
   }
 
   get layout(): Layout | undefined {
@@ -203,6 +211,11 @@ class Framer {
       this.oversize = false;
       return this.bad(`record of ${size} bytes exceeds the ${formatLimit(this.max)} record limit`);
     }
+    if (this.tooDeep) {
+      this.parts = [];
+      this.tooDeep = false;
+      return this.bad(`record nests arrays and objects more than ${this.maxDepth} levels deep`);
+    }
     let bytes = buf.subarray(this.recStart, end);
     if (this.parts.length > 0) {
       this.parts.push(bytes);
@@ -217,6 +230,7 @@ class Framer {
     this.recSize = 0;
     this.parts = [];
     this.oversize = false;
+    this.tooDeep = false;
   }
 
   /** A top-level value ended at `end` (exclusive) in the current chunk. */
@@ -274,6 +288,7 @@ class Framer {
     if (this.kind === V_SKIP) return undefined;
     this.parts = [];
     this.oversize = false;
+    this.tooDeep = false;
     return this.bad(`record ${this.index} is cut off at the end of its line (byte ${this.base + nl})`);
   }
 
@@ -437,7 +452,8 @@ class Framer {
               continue;
             }
             if (c === LBRACE || c === LBRACK) {
-              depth++;
+              // Only flagged here: the record is still framed to its end, then reported and skipped.
+              if (++depth > this.maxDepth) this.tooDeep = true;
             } else if (c === RBRACE || c === RBRACK) {
               if (--depth === 0) {
                 i++;

@@ -1,4 +1,5 @@
 import { normaliseRecord, type CloudTrailEvent } from './event.js';
+import { DEFAULT_MAX_NESTING_DEPTH, jsonNestingExceeds } from './nesting.js';
 
 /** One value from a framed record, expanded into events or reasons it is not one. */
 export type ParsedItem = { event: CloudTrailEvent } | { bad: string };
@@ -33,6 +34,10 @@ export function expandValue(value: unknown, out: ParsedItem[], depth = 0): void 
     if (raw !== undefined && !('eventName' in record)) {
       if (typeof raw !== 'string') {
         expandValue(raw, out, depth + 1);
+        return;
+      }
+      if (jsonNestingExceeds(raw)) {
+        out.push({ bad: `_raw field nests arrays and objects more than ${DEFAULT_MAX_NESTING_DEPTH} levels deep` });
         return;
       }
       let inner: unknown;

@@ -33,4 +33,18 @@ describe('config', () => {
     writeFileSync(join(dir, 'bad.yaml'), 'a: [1, 2');
     assert.throws(() => loadConfig(join(dir, 'bad.yaml')), ConfigError);
   });
+
+  it('refuses deeply nested YAML before parsing it (2,000 levels of `- ` aborted the process)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'offbox-config-'));
+    for (const [name, text] of [
+      ['dashes.yaml', '- '.repeat(2000) + 'x'],
+      ['flow.yaml', '['.repeat(2000)],
+      ['indent.yaml', Array.from({ length: 100 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n') + ' x'],
+    ] as const) {
+      writeFileSync(join(dir, name), text);
+      assert.throws(() => loadConfig(join(dir, name)), /nested more than 64 levels/);
+    }
+    writeFileSync(join(dir, 'ok.yaml'), 'suppress:\n  - detector: d\n    reason: "[ok] {x}"\n    match:\n      a: b\n');
+    assert.equal(loadConfig(join(dir, 'ok.yaml')).suppress.length, 1);
+  });
 });

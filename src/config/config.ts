@@ -41,6 +41,45 @@ export function parseConfig(value: unknown, origin: string): OffboxConfig {
   return result.data;
 }
 
+// offbox.yaml is a few KiB nested four levels. YAML nested a thousand levels overflows the YAML
+// parser's stack, and can abort the process outright (V8 runs out of memory compiling a regex on
+// an exhausted stack), so deep nesting is refused before parsing.
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_NESTING = 64;
+
+/** A bound on the YAML nesting: the longest run of indentation and `-`/`?`/`:` indicators opening a line, or the deepest flow collection. */
+function yamlNestingBound(text: string): number {
+  let deepest = 0;
+  let flow = 0;
+  let lineStart = true;
+  let prefix = 0;
+  let quote = '';
+  for (const c of text) {
+    if (c === '\n') {
+      lineStart = true;
+      prefix = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '\t' || c === '-' || c === '?' || c === ':') {
+        deepest = Math.max(deepest, ++prefix);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote !== '') {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '[' || c === '{') {
+      deepest = Math.max(deepest, ++flow);
+    } else if (c === ']' || c === '}') {
+      flow = Math.max(0, flow - 1);
+    }
+  }
+  return deepest;
+}
+
 /** Reads and validates a YAML (or JSON) config file. */
 export function loadConfig(file: string): OffboxConfig {
   let text: string;
@@ -48,6 +87,12 @@ export function loadConfig(file: string): OffboxConfig {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`cannot read config ${file}: ${(error as Error).message}`, 'check the --config path');
+  }
+  if (text.length > MAX_CONFIG_BYTES || yamlNestingBound(text) > MAX_CONFIG_NESTING) {
+    throw new ConfigError(
+      `${file} is not an offbox config: larger than 1 MiB or nested more than ${MAX_CONFIG_NESTING} levels deep`,
+      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress)',
+    );
   }
   let value: unknown;
   try {

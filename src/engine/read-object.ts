@@ -11,7 +11,7 @@ import { isGzipHead, openDecoded, readError } from '../sources/log-object.js';
 /** Objects up to this size (before decompression) are read whole and decoded in one call. */
 export const WHOLE_OBJECT_MAX_BYTES = 64 * 1024 * 1024;
 /** Above this decoded size the streaming reader takes over, so memory stays bounded. */
-const WHOLE_DECODED_MAX_BYTES = 512 * 1024 * 1024;
+const WHOLE_DECODED_MAX_BYTES = 128 * 1024 * 1024;
 
 /** A problem with one file or one record: reported, skipped, never silent. */
 export interface InputWarning {
@@ -113,6 +113,7 @@ function readDelivery(name: string, bytes: Buffer, options: ObjectReadOptions, s
       }
     },
     options.limits.maxRecordBytes,
+    options.limits.maxNestingDepth,
   );
   if (count === undefined) return false;
   stats.bytes += bytes.length;

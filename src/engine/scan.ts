@@ -1,4 +1,5 @@
 import type { FrameLimits } from '../cloudtrail/framing.js';
+import { DEFAULT_MAX_NESTING_DEPTH } from '../cloudtrail/nesting.js';
 import type { VendingIndex } from '../cloudtrail/vending.js';
 import type { OffboxConfig } from '../config/config.js';
 import { emptyConfig } from '../config/config.js';
@@ -89,9 +90,25 @@ export interface ScanResult {
   state: ScanState;
 }
 
+/** Stats of a read that has read nothing yet. */
+export function emptyScanStats(): ScanStats {
+  return {
+    files: 0,
+    bytes: 0,
+    records: 0,
+    events: 0,
+    badRecords: 0,
+    badFiles: 0,
+    vendingEvents: 0,
+    usages: 0,
+    durationMs: 0,
+  };
+}
+
 export const DEFAULT_LIMITS: FrameLimits & DecodeLimits = {
   maxRecordBytes: 1024 * 1024,
   maxDecodedBytes: 4 * 1024 * 1024 * 1024,
+  maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH,
 };
 
 /** What reading the logs produced, before detection: the accumulated state and the input accounting. */
@@ -124,19 +141,7 @@ export async function readCloudTrail(
     onWarning: options.onWarning,
     where: (w) => (w.recordIndex === undefined ? w.file : `${w.file} record ${w.recordIndex}`),
   });
-  const stats: ScanStats = {
-    files: 0,
-    bytes: 0,
-    records: 0,
-    events: 0,
-    badRecords: 0,
-    badFiles: 0,
-    vendingEvents: 0,
-    usages: 0,
-    fastRecords: 0,
-    threads: 0,
-    durationMs: 0,
-  };
+  const stats: ScanStats = { ...emptyScanStats(), fastRecords: 0, threads: 0 };
   const state = new ScanState();
   let events = 0;
   let lastProgress = 0;

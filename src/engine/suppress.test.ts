@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { sampleFinding } from '../report/sample-findings.test-helpers.js';
-import { compileSuppressions } from './suppress.js';
+import fc from 'fast-check';
+import { compileSuppressions, globMatcher } from './suppress.js';
 
 const now = new Date('2025-01-01T00:00:00Z');
 
@@ -65,5 +66,28 @@ describe('compileSuppressions', () => {
   it('patterns are literal apart from *', () => {
     const rules = compileSuppressions([{ detector: '*', match: { role: 'build.runner(role)' }, reason: 'x' }], now);
     assert.equal(rules.apply([sampleFinding({ principal: { role: 'buildXrunner(role)' } })]).kept.length, 1);
+  });
+
+  it('globs match exactly as the anchored case-insensitive regex did, in linear time on log-sized values', () => {
+    const oldRegExp = (pattern: string): RegExp =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    const text = (max: number) => fc.string({ unit: fc.constantFrom(...'aAbB*.?\n-'.split('')), maxLength: max });
+    fc.assert(
+      fc.property(text(8), text(16), (pattern, value) => {
+        assert.equal(
+          globMatcher(pattern)(value),
+          oldRegExp(pattern).test(value),
+          `${JSON.stringify(pattern)} ${JSON.stringify(value)}`,
+        );
+      }),
+      { numRuns: 3000 },
+    );
+    // As a regex, each of these took seconds on 16 KiB (the user agent is the attacker's).
+    const value = 'a'.repeat(64 * 1024);
+    for (const pattern of ['*a*b*c*', '*a*a*a*a*b', '*' + 'a*'.repeat(50) + 'b']) {
+      const started = performance.now();
+      assert.equal(globMatcher(pattern)(value), false);
+      assert.ok(performance.now() - started < 200, `${pattern} took ${performance.now() - started} ms`);
+    }
   });
 });

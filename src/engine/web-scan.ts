@@ -20,7 +20,7 @@ import { readWebLog } from '../weblogs/read.js';
 import { WEB_LOG_FORMATS, type WebLogFormat, type WebRequest } from '../weblogs/request.js';
 import { splitAddressPort } from '../weblogs/tokenize.js';
 import { findingId } from './findings.js';
-import type { ScanStats } from './scan.js';
+import { emptyScanStats, type ScanStats } from './scan.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
 import { warningCollector } from './warnings.js';
 import { webDetectors } from '../detect/registry.js';
@@ -417,15 +417,7 @@ export async function scanWebLogs(
   const aggregator = options.aggregator ?? new WebFindingAggregator(ctx, ownership);
   const formats = Object.fromEntries(WEB_LOG_FORMATS.map((f) => [f, 0])) as Record<WebLogFormat, number>;
   const stats: WebScanStats = {
-    files: 0,
-    bytes: 0,
-    records: 0,
-    events: 0,
-    badRecords: 0,
-    badFiles: 0,
-    vendingEvents: 0,
-    usages: 0,
-    durationMs: 0,
+    ...emptyScanStats(),
     lines: 0,
     requests: 0,
     badLines: 0,

@@ -5,6 +5,7 @@
  */
 import type { CloudTrailEvent, UserIdentity } from '../cloudtrail/event.js';
 import { parseEventTime } from '../cloudtrail/event.js';
+import { jsonNestingExceeds } from '../cloudtrail/nesting.js';
 import { ScanState } from '../engine/scan-state.js';
 import type { ScanStats } from '../engine/scan.js';
 import type { Usage } from '../engine/usage.js';
@@ -42,7 +43,8 @@ function jsonList(row: SqlRow, column: string): string[] {
 }
 
 function jsonObject(value: string): Record<string, unknown> | undefined {
-  if (value === '') return undefined;
+  // Read like a record from a file: one nested past the limit would overflow the stack later.
+  if (value === '' || jsonNestingExceeds(value)) return undefined;
   try {
     const parsed = JSON.parse(value) as unknown;
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)

@@ -397,7 +397,10 @@ export function loadInventory(
         continue;
       }
       const raw = readFileSync(file);
-      const text = (isGzipHead(raw) ? gunzipSync(raw) : raw).toString('utf8');
+      // Capped like the file itself: a small gzip bomb must not take all memory.
+      const text = (isGzipHead(raw) ? gunzipSync(raw, { maxOutputLength: MAX_INVENTORY_FILE_BYTES }) : raw).toString(
+        'utf8',
+      );
       const kind = addInventoryDocument(map, JSON.parse(text), file);
       if (!kind)
         warnings.push({

@@ -343,3 +343,111 @@ describe('renderAsff', () => {
     );
   });
 });
+
+/** Security Hub's BatchImportFindings refuses a finding without these (AWS Security Hub user guide, "Required top-level attributes in ASFF"). */
+const REQUIRED_TOP_LEVEL = [
+  'SchemaVersion',
+  'Id',
+  'ProductArn',
+  'GeneratorId',
+  'AwsAccountId',
+  'Types',
+  'CreatedAt',
+  'UpdatedAt',
+  'Severity',
+  'Title',
+  'Description',
+  'Resources',
+] as const;
+const TYPE_NAMESPACES = [
+  'Software and Configuration Checks',
+  'TTPs',
+  'Effects',
+  'Unusual Behaviors',
+  'Sensitive Data Identifications',
+];
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Checks one finding as the JSON Security Hub receives: required attributes present, non-empty and well-formed. */
+function assertSecurityHubRequired(finding: Record<string, unknown>): void {
+  for (const key of REQUIRED_TOP_LEVEL) assert.ok(finding[key] !== undefined && finding[key] !== '', `${key} present`);
+  assert.equal(finding['SchemaVersion'], '2018-10-08');
+  for (const key of ['Id', 'GeneratorId', 'Title', 'Description'] as const) {
+    assert.equal(typeof finding[key], 'string', key);
+    assert.match(finding[key] as string, /\S/, `${key} not blank`);
+  }
+  assert.match(
+    finding['ProductArn'] as string,
+    /^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:\d{0,12}:product\/[^/]+\/[^/]+$/,
+  );
+  assert.match(finding['AwsAccountId'] as string, /^\d{12}$/);
+  const types = finding['Types'] as string[];
+  assert.ok(Array.isArray(types) && types.length >= 1 && types.length <= 50, 'Types: 1 to 50');
+  for (const type of types) {
+    const [namespace, category, classifier] = type.split('/');
+    assert.ok(TYPE_NAMESPACES.includes(namespace ?? ''), `Types namespace of ${type}`);
+    assert.ok((category ?? '') !== '' && (classifier ?? '') !== '', `Types ${type} is namespace/category/classifier`);
+  }
+  for (const key of ['CreatedAt', 'UpdatedAt', 'FirstObservedAt', 'LastObservedAt'] as const) {
+    if (key === 'CreatedAt' || key === 'UpdatedAt' || finding[key] !== undefined) {
+      assert.match(finding[key] as string, RFC3339, `${key} is an RFC 3339 time`);
+    }
+  }
+  const severity = finding['Severity'] as { Label?: unknown };
+  assert.ok(
+    ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].includes(severity.Label as string),
+    'Severity.Label',
+  );
+  const resources = finding['Resources'] as { Type?: unknown; Id?: unknown }[];
+  assert.ok(Array.isArray(resources) && resources.length >= 1 && resources.length <= 32, 'Resources: 1 to 32');
+  for (const resource of resources) {
+    assert.ok(typeof resource.Type === 'string' && resource.Type !== '', 'Resource Type');
+    assert.ok(typeof resource.Id === 'string' && resource.Id !== '', 'Resource Id');
+  }
+}
+
+describe("Security Hub's required ASFF attributes", () => {
+  it('are present and well-formed in every kind of finding offbox renders', () => {
+    const findings = [
+      sampleFinding(),
+      ...SEVERITIES.map((severity, i) => sampleFinding({ id: `f-sev-${i}`, severity })),
+      sampleFinding({ id: 'f-v6', source: { ip: '2001:db8::7' }, principal: { instanceId: '' } }),
+      sampleFinding({
+        id: 'f-web',
+        detector: 'imds-ssrf-attempt',
+        principal: { role: '', roleArn: '', instanceId: '', sessionName: '', accessKeyIds: [] },
+        activity: { actions: [] },
+        response: { commands: [] },
+      }),
+      sampleFinding({ id: 'f-hostile', title: '\x1b[2J\u202e', evidence: { reasons: ['\n'] } }),
+    ];
+    const document = JSON.parse(renderAsff(findings, OPTS)) as { Findings: Record<string, unknown>[] };
+    assert.equal(document.Findings.length, findings.length);
+    for (const finding of document.Findings) assertSecurityHubRequired(finding);
+    // The control: the check refuses what Security Hub refuses.
+    const valid = document.Findings[0]!;
+    for (const broken of [
+      { ...valid, Title: undefined },
+      { ...valid, Resources: [] },
+      { ...valid, Resources: [{ Type: 'AwsIamRole' }] },
+      { ...valid, Types: ['Credential Access'] },
+      { ...valid, UpdatedAt: 'yesterday' },
+      { ...valid, Severity: { Original: 'high' } },
+    ]) {
+      assert.throws(() => assertSecurityHubRequired(broken), assert.AssertionError);
+    }
+  });
+
+  it('hold for any text in the log-derived fields (property)', () => {
+    const text = fc.string({ unit: fc.integer({ min: 0, max: 0x10ffff }).map((n) => String.fromCodePoint(n)) });
+    fc.assert(
+      fc.property(text, text, (title, reason) => {
+        const document = JSON.parse(renderAsff([sampleFinding({ title, evidence: { reasons: [reason] } })], OPTS)) as {
+          Findings: Record<string, unknown>[];
+        };
+        assertSecurityHubRequired(document.Findings[0]!);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type LocalS3 } from '../sources/s3rver.test-helpers.js';
 import { loadConfig, type OffboxConfig } from '../config/config.js';
 import type { Finding } from '../detect/finding.js';
 import { scanCloudTrail } from '../engine/scan.js';
@@ -211,26 +211,16 @@ describe('watch over a folder', () => {
 
 describe('watch over SQS (a mocked queue: there is no local SQS server) with objects in s3rver', () => {
   const BUCKET = 'queued-trail';
-  let server: S3rver;
+  let s3: LocalS3;
   let client: S3Client;
 
   before(async () => {
-    server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(work, 's3rver-')) });
-    const address = await server.run();
-    client = new S3Client({
-      endpoint: `http://127.0.0.1:${address.port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    s3 = await startS3rver(BUCKET);
+    client = s3.client;
   });
 
   after(async () => {
-    client?.destroy();
-    await server?.close();
+    await s3?.close();
   });
 
   it('deletes a message only once what it announced is committed, and emits each finding once', async () => {

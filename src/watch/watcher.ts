@@ -5,7 +5,14 @@ import type { OffboxConfig } from '../config/config.js';
 import type { Finding } from '../detect/finding.js';
 import type { Detector } from '../detect/types.js';
 import { readRaw } from '../engine/read-object.js';
-import { detectInState, readCloudTrail, ScanState, type InputWarning, type ScanStats } from '../engine/scan.js';
+import {
+  detectInState,
+  emptyScanStats,
+  readCloudTrail,
+  ScanState,
+  type InputWarning,
+  type ScanStats,
+} from '../engine/scan.js';
 import { OffboxError } from '../errors.js';
 import { scanWebLogs, WebFindingAggregator, type SavedWebAggregate } from '../engine/web-scan.js';
 import type { WebDetector } from '../detect/web-types.js';
@@ -299,7 +306,7 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     for (const key of expiredVending) vendingKeys.delete(key);
     live.finalise();
     const result = detectInState(
-      { state: live, stats: stats ?? emptyStats(), warnings: [] },
+      { state: live, stats: stats ?? emptyScanStats(), warnings: [] },
       {
         awsRanges: options.awsRanges,
         ...(options.config ? { config: options.config } : {}),
@@ -498,18 +505,4 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     ipRangesSyncToken: options.awsRanges.syncToken,
   });
   return summary;
-}
-
-function emptyStats(): ScanStats {
-  return {
-    files: 0,
-    bytes: 0,
-    records: 0,
-    events: 0,
-    badRecords: 0,
-    badFiles: 0,
-    vendingEvents: 0,
-    usages: 0,
-    durationMs: 0,
-  };
 }

@@ -309,6 +309,22 @@ const PLACEMENTS: ((notation: string) => Partial<MetadataScanInput>)[] = [
   (n) => ({ query: `u=http://expected.example@${n}/` }),
 ];
 
+describe('wildcard-DNS names in hostile text', () => {
+  it('64 KiB of name characters before a wildcard-DNS suffix scan in linear time (once 10 s per value)', () => {
+    for (const query of [
+      'x=' + 'a'.repeat(65536) + '-.nip.io-',
+      'x=' + 'a'.repeat(65536) + '.io',
+      'x=' + 'a.'.repeat(32768) + 'nip.io-',
+    ]) {
+      const started = performance.now();
+      scan({ query });
+      const took = performance.now() - started;
+      assert.ok(took < 500, `${took.toFixed(0)} ms`);
+    }
+    assert.equal(scan({ query: `x=${'a'.repeat(300)}.169.254.169.254.nip.io` })?.canonical, '169.254.169.254');
+  });
+});
+
 describe('property: notations of metadata and other addresses', () => {
   it('169.254.169.254 and 169.254.170.2 are found in every notation and placement', () => {
     const targets: [number, string, string][] = [

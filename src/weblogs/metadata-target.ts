@@ -128,8 +128,11 @@ const NAME_RULES: readonly NameRule[] = [
 const WILDCARD_DNS = ['nip.io', 'sslip.io', 'xip.io', 'traefik.me'];
 /** DNS-rebinding services: the name alternates between the addresses written inside it. */
 const REBINDING_DNS = ['1u.ms', 'rbndr.us'];
+// A DNS name is at most 253 characters. Unbounded, the name part backtracks quadratically: 64 KiB of
+// letters before `-.nip.io-` took 10 s per value; bounded, every start position costs at most 253 steps.
 const ADDRESS_DNS_TOKEN =
-  /[a-z0-9][a-z0-9.-]*\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us)(?![a-z0-9-])/gi;
+  /[a-z0-9][a-z0-9.-]{0,252}\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us)(?![a-z0-9-])/gi;
+const ADDRESS_DNS_SUFFIX = /\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us)(?![a-z0-9-])/i;
 
 interface PathRule {
   re: RegExp;
@@ -616,7 +619,7 @@ function urlCandidates(text: string, where: TargetWhere, out: Candidate[]): void
       }
     }
   }
-  if (/\.(?:io|me|ms|us)/i.test(text)) {
+  if (ADDRESS_DNS_SUFFIX.test(text)) {
     ADDRESS_DNS_TOKEN.lastIndex = 0;
     for (
       let m = ADDRESS_DNS_TOKEN.exec(text);

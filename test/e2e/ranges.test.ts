@@ -15,6 +15,7 @@ const newer = JSON.stringify({
   prefixes: [{ ip_prefix: '1.2.3.0/24', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' }],
   ipv6_prefixes: [],
 });
+const hostile = JSON.stringify({ ...JSON.parse(newer), createDate: '2027\u001b]0;pwned\u0007\u001b[2J' });
 let server: Server;
 let base = '';
 const home = mkdtempSync(join(tmpdir(), 'offbox-home-'));
@@ -25,6 +26,7 @@ before(async () => {
     else if (request.url === '/newer.json') response.end(newer);
     else if (request.url === '/broken.json') response.end('{"prefixes": "nope"}');
     else if (request.url === '/html') response.end('<html>maintenance</html>');
+    else if (request.url === '/hostile.json') response.end(hostile);
     else {
       response.statusCode = 404;
       response.end();
@@ -50,6 +52,20 @@ describe('offbox ranges', () => {
     // 1.2.3.4 is inside AWS in the updated file: the OTRF theft is no longer "outside AWS".
     const scan = await runCli(['scan', join(ROOT, 'fixtures/cloudtrail/otrf'), '--format', 'ndjson'], { env });
     assert.ok(!scan.stdout.includes('instance-credential-outside-aws'));
+  });
+
+  it('escapes what the downloaded document says before it reaches the terminal', async () => {
+    const run = await runCli([
+      'ranges',
+      'update',
+      '--url',
+      `${base}/hostile.json`,
+      '--out',
+      join(home, 'hostile.json'),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stderr.includes('\u001b'), 'no raw ESC on stderr');
+    assert.match(run.stderr, /created 2027\\x1b\]0;pwned\\x07\\x1b\[2J\)/);
   });
 
   it('refuses a broken download, an HTML page and a 404, and keeps the file it had', async () => {

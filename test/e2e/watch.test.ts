@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type LocalS3 } from '../../src/sources/s3rver.test-helpers.js';
 import { simulateOrganisation } from '../../src/simulate/index.js';
 import { byDelivery } from '../../src/watch/sources/order.js';
 import { CLI, parseNdjson, ROOT, runCli } from './cli.test-helpers.js';
@@ -225,28 +225,18 @@ describe('offbox watch, health', () => {
 
 describe('offbox watch s3://, against s3rver', () => {
   const BUCKET = 'watched-trail';
-  let server: S3rver;
+  let s3: LocalS3;
   let endpoint = '';
   let client: S3Client;
 
   before(async () => {
-    server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(work, 's3rver-')) });
-    const address = await server.run();
-    endpoint = `http://127.0.0.1:${address.port}`;
-    client = new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    s3 = await startS3rver(BUCKET);
+    endpoint = s3.endpoint;
+    client = s3.client;
   });
 
   after(async () => {
-    client?.destroy();
-    await server?.close();
+    await s3?.close();
   });
 
   async function upload(list: string[]): Promise<void> {

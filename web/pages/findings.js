@@ -1,7 +1,7 @@
 /* global clearTimeout, location, setTimeout */
 import { useEffect, useRef, useState } from '/assets/vendor/preact-hooks.mjs';
 import { api } from '../api.js';
-import { ErrorBox, Loading, SeverityBadge, StatusBadge, useLoad } from '../components.js';
+import { ErrorBox, Loading, Pager, SeverityBadge, StatusBadge, useLoad } from '../components.js';
 import { findingsHref, formatCount, formatTime, hashHref, html, visible } from '../html.js';
 
 export const PAGE_SIZE = 50;
@@ -169,33 +169,6 @@ function Filters({ filters, meta, update }) {
         : null
     }
   </form>`;
-}
-
-function Pager({ page, pages, go }) {
-  if (pages <= 1) return null;
-  return html`<nav class="pager" aria-label="Pages">
-    <button type="button" class="btn btn-small" disabled=${page <= 1} onClick=${() => go(1)}>First</button>
-    <button
-      type="button"
-      class="btn btn-small"
-      disabled=${page <= 1}
-      onClick=${() => go(page - 1)}
-      aria-label="Previous page"
-    >
-      ‹ Previous
-    </button>
-    <span class="pager-pos">Page ${formatCount(page)} of ${formatCount(pages)}</span>
-    <button
-      type="button"
-      class="btn btn-small"
-      disabled=${page >= pages}
-      onClick=${() => go(page + 1)}
-      aria-label="Next page"
-    >
-      Next ›
-    </button>
-    <button type="button" class="btn btn-small" disabled=${page >= pages} onClick=${() => go(pages)}>Last</button>
-  </nav>`;
 }
 
 function principalOf(f) {

@@ -1,6 +1,6 @@
 /* global location */
 import { api } from '../api.js';
-import { ErrorBox, Loading, SeverityBadge, StatusBadge, useLoad } from '../components.js';
+import { ErrorBox, Loading, Pager, SeverityBadge, StatusBadge, useLoad } from '../components.js';
 import { ActivityChart } from '../chart.js';
 import { formatCount, formatTime, hashHref, html, visible } from '../html.js';
 
@@ -164,19 +164,7 @@ export function IncidentsPage({ params }) {
                   </div>`
                 : null
             }
-            ${
-              pages > 1
-                ? html`<nav class="pager" aria-label="Pages">
-                    <button type="button" class="btn btn-small" disabled=${page <= 1} onClick=${() => go(page - 1)}>
-                      ‹ Previous
-                    </button>
-                    <span class="pager-pos">Page ${page} of ${pages}</span>
-                    <button type="button" class="btn btn-small" disabled=${page >= pages} onClick=${() => go(page + 1)}>
-                      Next ›
-                    </button>
-                  </nav>`
-                : null
-            }`
+            ${html`<${Pager} page=${page} pages=${pages} go=${go} />`}`
     }
   </section>`;
 }

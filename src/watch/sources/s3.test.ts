@@ -1,17 +1,14 @@
 // The S3 prefix source against a real s3rver on 127.0.0.1: trail folders found by their layout,
 // each listed from a few days before its newest committed day, late deliveries found.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type LocalS3 } from '../../sources/s3rver.test-helpers.js';
 import { s3PrefixSource } from './s3.js';
 import type { Checkpoints } from './types.js';
 
 const BUCKET = 'layout-trail';
-let server: S3rver;
+let s3: LocalS3;
 let client: S3Client;
 /** StartAfter and Prefix of every ListObjectsV2 the source sent. */
 const lists: { prefix: string | undefined; startAfter: string | undefined; delimiter: string | undefined }[] = [];
@@ -44,16 +41,8 @@ function memoryCheckpoints(): Checkpoints & { commit(keys: string[]): void } {
 }
 
 before(async () => {
-  server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(tmpdir(), 's3rv-')) });
-  const { port } = await server.run();
-  const real = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3 = await startS3rver(BUCKET);
+  const real = s3.client;
   const send = real.send.bind(real) as (command: unknown) => Promise<unknown>;
   client = real;
   // Record what the source lists, then pass the call through to s3rver.
@@ -67,12 +56,10 @@ before(async () => {
     }
     return send(command);
   };
-  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 
 after(async () => {
-  client?.destroy();
-  await server?.close();
+  await s3?.close();
 });
 
 describe('s3PrefixSource', () => {

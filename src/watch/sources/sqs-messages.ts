@@ -4,6 +4,8 @@
 // themselves). Anyone who can send to the queue controls the body, so nothing here throws, work is
 // capped, and every excerpt of the body that ends up in a reason is short.
 
+import { DEFAULT_MAX_NESTING_DEPTH, jsonNestingExceeds } from '../../cloudtrail/nesting.js';
+
 /** An S3 object a queue message announces: a CloudTrail log file to fetch and read. */
 export interface QueueObjectRef {
   bucket: string;
@@ -146,6 +148,11 @@ function readBody(body: unknown, depth: number, out: Collector): void {
   }
   if (body.trim() === '') {
     out.ignore(`empty ${where}`);
+    return;
+  }
+  if (jsonNestingExceeds(body)) {
+    // Parsing would succeed, but a record this deep would overflow the stack further on.
+    out.ignore(`${where} nests JSON more than ${DEFAULT_MAX_NESTING_DEPTH} levels deep`);
     return;
   }
   let value: unknown;
