@@ -1,12 +1,11 @@
 // offbox scan s3://… end to end: the built CLI, the AWS SDK v3 and a real s3rver, all on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startS3rver, type LocalS3 } from '../../src/sources/s3rver.test-helpers.js';
 import { FIXTURES, parseNdjson, runCli } from './cli.test-helpers.js';
 
 const BUCKET = 'org-trail';
@@ -20,30 +19,15 @@ const AWS_ENV = {
   AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
 };
 
-let server: S3rver;
+let s3: LocalS3;
 let endpoint = '';
 
 before(async () => {
-  server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'offbox-s3rver-')),
-  });
-  const address = await server.run();
-  endpoint = `http://127.0.0.1:${address.port}`;
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  s3 = await startS3rver(BUCKET);
+  endpoint = s3.endpoint;
   const dir = join(FIXTURES, 'cloudtrail/invictus');
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-    await client.send(
+    await s3.client.send(
       new PutObjectCommand({
         Bucket: BUCKET,
         Key: `${PREFIX}${name}.gz`,
@@ -51,11 +35,10 @@ before(async () => {
       }),
     );
   }
-  client.destroy();
 });
 
 after(async () => {
-  await server?.close();
+  await s3?.close();
 });
 
 describe('offbox scan s3://', () => {
