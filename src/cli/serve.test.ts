@@ -108,6 +108,17 @@ describe('offbox serve (the CLI)', () => {
     try {
       assert.notEqual(a.url.searchParams.get('token'), b.url.searchParams.get('token'));
       assert.notEqual(a.url.port, b.url.port);
+      // Each answers with its own token only; a request answered also means the server is past start-up,
+      // so the signals below reach its handlers rather than a process still loading.
+      for (const [run, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const meta = (token: string | null): Promise<Response> =>
+          fetch(new URL('/api/meta', run.url), { headers: { authorization: `Bearer ${token}` } });
+        assert.equal((await meta(run.url.searchParams.get('token'))).status, 200);
+        assert.equal((await meta(other.url.searchParams.get('token'))).status, 401);
+      }
     } finally {
       a.child.kill('SIGINT');
       b.child.kill('SIGTERM');
