@@ -143,7 +143,7 @@ describe('classifyCredential', () => {
     );
   });
 
-  it('Lambda by vending, inScopeOf and the execution-environment user agent', () => {
+  it('Lambda by vending and inScopeOf; the execution-environment user agent alone proves nothing', () => {
     const index = new VendingIndex();
     index.add(
       extractVending(
@@ -158,10 +158,26 @@ describe('classifyCredential', () => {
     const scoped = roleSession('resize-role', 'resize-images');
     scoped.identity.inScopeOfIssuerType = 'AWS::Lambda::Function';
     assert.equal(classify(scoped).kind, 'lambda');
-    assert.equal(
-      classify(roleSession('resize-role', 'resize-images', {}, 'aws-sdk-nodejs/2 exec-env/AWS_Lambda_nodejs18.x')).kind,
-      'lambda',
+    const byAgent = classify(
+      roleSession('resize-role', 'resize-images', {}, 'aws-sdk-nodejs/2 exec-env/AWS_Lambda_nodejs18.x'),
     );
+    assert.equal(byAgent.kind, 'assumed-role', 'anyone can send exec-env/AWS_Lambda');
+    assert.match(byAgent.basis[0]!, /Lambda execution environment, which alone proves nothing/);
+  });
+
+  it('an instance by userIdentity.inScopeOf (AWS::EC2::Instance), with the region of its ARN', () => {
+    const scoped = roleSession('web-role', 'some-session');
+    scoped.identity.inScopeOfIssuerType = 'AWS::EC2::Instance';
+    scoped.identity.inScopeOfIssuedTo = 'arn:aws:ec2:eu-west-2:111122223333:instance/i-0C1A23FC456B7AB89';
+    const credential = classify(scoped);
+    assert.equal(credential.kind, 'ec2-instance');
+    assert.equal(credential.instanceId, 'i-0c1a23fc456b7ab89');
+    assert.equal(credential.issuedRegion, 'eu-west-2');
+    assert.match(credential.basis[0]!, /inScopeOf/);
+    const notAnInstance = roleSession('web-role', 'some-session');
+    notAnInstance.identity.inScopeOfIssuerType = 'AWS::EC2::Instance';
+    notAnInstance.identity.inScopeOfIssuedTo = 'arn:aws:ec2:eu-west-2:111122223333:instance/not-an-id';
+    assert.equal(classify(notAnInstance).kind, 'assumed-role');
   });
 
   it('EKS Pod Identity by session shape and by vending', () => {

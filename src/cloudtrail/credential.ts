@@ -16,6 +16,11 @@ export interface Credential {
   /** Lower-cased EC2 instance id for instance credentials, else ''. */
   instanceId: string;
   accessKeyId: string;
+  /**
+   * The region the workload was issued the credential in: the vending event's region, or the region of
+   * userIdentity.inScopeOf.credentialsIssuedTo. '' when unknown.
+   */
+  issuedRegion: string;
   /** Why the kind was decided, in words a responder can check. */
   basis: string[];
   vending: VendingRecord | undefined;
@@ -50,9 +55,23 @@ function roleArnOf(identity: UserIdentity, parsed: ReturnType<typeof parseAssume
 
 function fromUserAgent(userAgent: string): 'lambda' | 'ecs' | undefined {
   // SDKs append exec-env/$AWS_EXECUTION_ENV: AWS_Lambda_nodejs20.x, AWS_ECS_FARGATE, AWS_ECS_EC2.
+  // Anyone can send it, so it only ever supports other evidence.
   if (userAgent.includes('exec-env/AWS_Lambda')) return 'lambda';
   if (userAgent.includes('exec-env/AWS_ECS_')) return 'ecs';
   return undefined;
+}
+
+/** The region of an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:…), '' when it has none. */
+function arnRegion(arn: string): string {
+  const parts = arn.split(':');
+  return parts.length >= 6 && parts[0] === 'arn' ? (parts[3] ?? '') : '';
+}
+
+/** userIdentity.inScopeOf.credentialsIssuedTo of an EC2 instance: arn:aws:ec2:REGION:ACCT:instance/i-…. */
+function instanceOfScope(identity: UserIdentity): string {
+  if (identity.inScopeOfIssuerType !== 'AWS::EC2::Instance') return '';
+  const id = identity.inScopeOfIssuedTo.slice(identity.inScopeOfIssuedTo.lastIndexOf('/') + 1);
+  return isInstanceId(id) ? id.toLowerCase() : '';
 }
 
 /**
@@ -69,6 +88,7 @@ export function classifyCredential(
   const base = {
     accountId: identity.accountId,
     accessKeyId: identity.accessKeyId,
+    issuedRegion: vending?.region || arnRegion(identity.inScopeOfIssuedTo),
     vending,
   };
   switch (identity.type) {
@@ -203,6 +223,17 @@ export function classifyCredential(
     }
   }
 
+  const scopedInstance = instanceOfScope(identity);
+  if (scopedInstance !== '') {
+    return {
+      ...base,
+      ...role,
+      kind: 'ec2-instance',
+      subject: scopedInstance,
+      instanceId: scopedInstance,
+      basis: [`userIdentity.inScopeOf says the credentials were issued to ${identity.inScopeOfIssuedTo}`],
+    };
+  }
   if (isInstanceId(sessionName)) {
     const instanceId = sessionName.toLowerCase();
     return {
@@ -256,17 +287,8 @@ export function classifyCredential(
       basis: [`session name ${sessionName} has the EKS Pod Identity shape`],
     };
   }
+  // The user agent alone never decides a workload kind: it only supports a session-name pattern.
   const runtime = fromUserAgent(userAgent);
-  if (runtime === 'lambda') {
-    return {
-      ...base,
-      ...role,
-      kind: 'lambda',
-      subject: sessionName,
-      instanceId: '',
-      basis: ['user agent names the AWS Lambda execution environment'],
-    };
-  }
   if (runtime === 'ecs' && ECS_TASK_ID.test(sessionName)) {
     return {
       ...base,
@@ -277,7 +299,13 @@ export function classifyCredential(
       basis: ['session name is an ECS task id and the user agent names the ECS execution environment'],
     };
   }
-  return { ...base, ...role, kind: 'assumed-role', subject: sessionName, instanceId: '', basis: ['role session'] };
+  const hint =
+    runtime === 'lambda'
+      ? ['role session (the user agent names the Lambda execution environment, which alone proves nothing)']
+      : runtime === 'ecs'
+        ? ['role session (the user agent names the ECS execution environment, which alone proves nothing)']
+        : ['role session'];
+  return { ...base, ...role, kind: 'assumed-role', subject: sessionName, instanceId: '', basis: hint };
 }
 
 /** Instance credentials: the role's instance-profile session and the instance identity role. */

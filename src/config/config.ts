@@ -17,6 +17,11 @@ const configSchema = z
     allowedSourceCidrs: z.array(z.string()).default([]),
     trustedAccounts: z.array(z.string().regex(/^\d{12}$/, 'account ids are 12 digits')).default([]),
     suppress: z.array(suppressionSchema).default([]),
+    /**
+     * Severity of an instance or workload credential used from a private or special address without a
+     * VPC endpoint when nothing corroborates it (one finding per role and address range). Default low.
+     */
+    unverifiableSourceSeverity: z.enum(['critical', 'high', 'medium', 'low', 'info']).optional(),
   })
   .strict();
 
@@ -35,7 +40,7 @@ export function parseConfig(value: unknown, origin: string): OffboxConfig {
       .join('; ');
     throw new ConfigError(
       `${origin} is not a valid offbox config: ${problems}`,
-      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress)',
+      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress, unverifiableSourceSeverity)',
     );
   }
   return result.data;
@@ -91,7 +96,7 @@ export function loadConfig(file: string): OffboxConfig {
   if (text.length > MAX_CONFIG_BYTES || yamlNestingBound(text) > MAX_CONFIG_NESTING) {
     throw new ConfigError(
       `${file} is not an offbox config: larger than 1 MiB or nested more than ${MAX_CONFIG_NESTING} levels deep`,
-      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress)',
+      'see docs/configuration.md for the allowed keys (allowedSourceCidrs, trustedAccounts, suppress, unverifiableSourceSeverity)',
     );
   }
   let value: unknown;

@@ -16,8 +16,8 @@ export const instanceCredentialCrossInstance: Detector = {
     'agent traffic attributes to a different instance (or to a NAT gateway of another VPC).',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate(observation) {
-    return instanceSourceVerdict(observation, ['cross-instance']);
+  evaluate(observation, ctx) {
+    return instanceSourceVerdict(observation, ['cross-instance'], ctx);
   },
 
   severity({ observations }) {

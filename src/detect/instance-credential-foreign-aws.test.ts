@@ -485,7 +485,7 @@ describe(DETECTOR, () => {
   describe('without inventory', () => {
     it('still fires, with medium confidence, when the instance’s own agents anchor it elsewhere, and says inventory was missing', async () => {
       const result = await scan([
-        [...webOnBox(), ec2Vending(WEB, WEB.keyV1, at('10:15')), ...attackerCalls(WEB.keyV1, ATTACKER.ec2)],
+        [...webOnBox(), ec2Vending(WEB, WEB.keyV1, at('10:15')), ...attackerCalls(WEB.keyV1, ATTACKER.ec2SameRegion)],
       ]);
       const f = only(result, DETECTOR);
       assert.equal(f.confidence, 'medium');
@@ -495,10 +495,49 @@ describe(DETECTOR, () => {
     });
 
     it('with no on-box evidence either, it is a low-confidence question that says what is missing', async () => {
-      const result = await scan([[ec2Vending(WEB, WEB.keyV1, at('09:58')), ...attackerCalls(WEB.keyV1, ATTACKER.ec2)]]);
+      const result = await scan([
+        [ec2Vending(WEB, WEB.keyV1, at('09:58')), ...attackerCalls(WEB.keyV1, ATTACKER.ec2SameRegion)],
+      ]);
       const f = only(result, DETECTOR);
       assert.equal(f.confidence, 'low');
+      assert.equal(f.severity, 'low', 'a question: its calls alone do not raise it');
       assertReason(f, /no inventory.*no on-box evidence/, 'says what evidence was missing');
+    });
+
+    it('an address in another region than the instance’s corroborates it', async () => {
+      const result = await scan([[ec2Vending(WEB, WEB.keyV1, at('09:58')), ...attackerCalls(WEB.keyV1, ATTACKER.ec2)]]);
+      const f = only(result, DETECTOR);
+      assert.equal(f.confidence, 'medium');
+      assert.ok(atLeast(f.severity, 'medium'));
+      assertReason(f, /is in us-west-2, but the workload runs in us-east-1/, 'names both regions');
+    });
+
+    it('stolen identity credentials (aws:ec2-instance) from the attacker’s EC2 with Kali’s CLI: as strong as the role’s', async () => {
+      const kali =
+        'aws-cli/2.13.25 Python/3.11.6 Linux/6.5.0-kali3-amd64 source/x86_64.kali.2023 prompt/off command/ec2.describe-instances';
+      const result = await scan([
+        [
+          identityRoleCall(WEB.instanceId, {
+            accessKeyId: 'ASIA3XFRBF23IDENT9K2',
+            sourceIp: ATTACKER.ec2SameRegion,
+            eventTime: at('10:39'),
+            userAgent: kali,
+          }),
+          identityRoleCall(WEB.instanceId, {
+            accessKeyId: 'ASIA3XFRBF23IDENT9K2',
+            sourceIp: ATTACKER.ec2SameRegion,
+            eventTime: at('10:40'),
+            userAgent: kali,
+            eventSource: 'ec2.amazonaws.com',
+            eventName: 'DescribeInstances',
+          }),
+        ],
+      ]);
+      const f = only(result, DETECTOR);
+      assert.equal(f.principal.credentialKind, 'ec2-instance-identity');
+      assert.equal(f.confidence, 'medium');
+      assert.ok(atLeast(f.severity, 'high'), `${f.severity}: medium, raised for reconnaissance`);
+      assertReason(f, /offensive tooling \(Kali Linux\)/, 'names the tooling');
     });
 
     it('a bastion or Cloud9-style box where a person also works: not learned, but not “foreign, the agents call from elsewhere” either', async () => {

@@ -1,6 +1,4 @@
-import { escalationReasons, mergeActions, raise } from './activity.js';
-import type { Severity } from './finding.js';
-import { instanceSourceVerdict } from './reasons.js';
+import { instanceSourceVerdict, scoredSeverity } from './reasons.js';
 import type { Detector } from './types.js';
 
 /**
@@ -16,22 +14,12 @@ export const instanceCredentialForeignAws: Detector = {
     "to the org (not an own instance, NAT gateway, Elastic IP or interface, not an instance's on-box agent address).",
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate(observation) {
-    return instanceSourceVerdict(observation, ['foreign-aws']);
+  evaluate(observation, ctx) {
+    return instanceSourceVerdict(observation, ['foreign-aws'], ctx);
   },
 
-  severity({ observations, verdicts }) {
-    const confidence = verdicts.some((v) => v.confidence === 'high')
-      ? 'high'
-      : verdicts.some((v) => v.confidence === 'medium')
-        ? 'medium'
-        : 'low';
-    // Without inventory or on-box evidence this is a question, not a verdict.
-    const base: Severity = confidence === 'high' ? 'high' : confidence === 'medium' ? 'medium' : 'low';
-    const reasons = escalationReasons(
-      mergeActions(observations.map((o) => o.usage.actions)),
-      observations.flatMap((o) => [...o.usage.ec2RoleDelivery]),
-    );
-    return { severity: reasons.length > 0 && base !== 'low' ? raise(base) : base, reasons };
+  severity(aggregate) {
+    // Without inventory, on-box evidence or corroborating signals this is a question, not a verdict.
+    return scoredSeverity(aggregate, 'low', { highConfidence: 'high' });
   },
 };

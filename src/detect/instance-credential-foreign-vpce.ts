@@ -15,8 +15,8 @@ export const instanceCredentialForeignVpce: Detector = {
     "(vpcEndpointAccountId), or through an endpoint the inventory does not list for the credential's account.",
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate(observation) {
-    return instanceSourceVerdict(observation, ['foreign-vpce']);
+  evaluate(observation, ctx) {
+    return instanceSourceVerdict(observation, ['foreign-vpce'], ctx);
   },
 
   severity({ observations, verdicts }) {

@@ -1,6 +1,19 @@
 import { describeActivity } from './activity.js';
 import { anchorReason } from './reasons.js';
+import type { Usage } from '../engine/usage.js';
 import type { Detector } from './types.js';
+
+/**
+ * The SSM agent keeps its command and session channels open with Go's plain HTTP client
+ * (`Go-http-client/1.1`) against ec2messages and ssmmessages: an agent on the box, not a relay.
+ * Nothing a thief wants is reachable through those two services alone.
+ */
+const AGENT_CHANNEL_SERVICES = ['ec2messages:', 'ssmmessages:'];
+
+function isAgentChannelUsage(usage: Usage): boolean {
+  if (usage.clientFamily !== 'go-http-client' || usage.actions.size === 0) return false;
+  return [...usage.actions.keys()].every((action) => AGENT_CHANNEL_SERVICES.some((s) => action.startsWith(s)));
+}
 
 /**
  * Calls signed with an instance's key, from the instance's own address, by a client no AWS
@@ -17,7 +30,7 @@ export const instanceCredentialNonSdkClient: Detector = {
 
   evaluate(observation) {
     const { usage, credential, instance } = observation;
-    if (!instance || usage.clientFamily === '') return undefined;
+    if (!instance || usage.clientFamily === '' || isAgentChannelUsage(usage)) return undefined;
     const judgement = instance.judgement;
     const unknownAddress =
       judgement.kind === 'undecided' || (judgement.kind === 'foreign-aws' && judgement.confidence === 'low');

@@ -96,12 +96,137 @@ describe(DETECTOR, () => {
     );
   });
 
-  it('a private address without a VPC endpoint is unverifiable: reported with low confidence and the reason', async () => {
-    const result = await scanRecords([[instanceCall({ sourceIp: '192.168.10.20', ec2RoleDelivery: '1.0' })]]);
-    const f = result.findings[0]!;
-    assert.equal(f.confidence, 'low');
-    assert.equal(f.severity, 'high', 'medium base, raised for recon and IMDSv1');
-    assert.ok(f.evidence.reasons[0]!.includes('no vpcEndpointId'));
+  it('a private address without a VPC endpoint is unverifiable: low, with the reason, one finding per role and address range', async () => {
+    const result = await scanRecords([
+      [
+        instanceCall({ sourceIp: '192.168.10.20', ec2RoleDelivery: '1.0' }),
+        ...Array.from({ length: 40 }, (_, i) =>
+          instanceCall({
+            instanceId: `i-0${(0x1000 + i).toString(16)}456789abcdef`,
+            accessKeyId: `ASIAFLEET${String(i).padStart(11, '0')}`,
+            sourceIp: `192.168.${i}.7`,
+            eventName: 'DescribeInstances',
+            eventSource: 'ec2.amazonaws.com',
+          }),
+        ),
+        instanceCall({ instanceId: 'i-0fedcba9876543210', accessKeyId: 'ASIATEN', sourceIp: '10.9.8.7' }),
+      ],
+    ]);
+    const findings = result.findings.filter((f) => f.detector === DETECTOR);
+    assert.deepEqual(findings.map((f) => f.source.ip).sort(), ['10.0.0.0/8', '192.168.0.0/16']);
+    const fleet = findings.find((f) => f.source.ip === '192.168.0.0/16')!;
+    assert.equal(fleet.confidence, 'low');
+    assert.equal(fleet.severity, 'low', 'recon and IMDSv1 do not raise a question nothing corroborates');
+    assert.equal(fleet.principal.instanceId, '', 'many instances');
+    assert.equal(fleet.principal.accessKeyIds.length, 41);
+    assert.ok(fleet.evidence.reasons[0]!.includes('no vpcEndpointId'));
+    assert.ok(fleet.evidence.reasons.some((r) => /41 addresses .*41 sessions/.test(r)));
+  });
+
+  it('the floor for unverifiable sources is configurable (unverifiableSourceSeverity)', async () => {
+    const result = await scanRecords([[instanceCall({ sourceIp: '192.168.10.20' })]], {
+      config: { allowedSourceCidrs: [], trustedAccounts: [], suppress: [], unverifiableSourceSeverity: 'medium' },
+    });
+    assert.equal(result.findings[0]!.severity, 'medium');
+  });
+
+  describe('corroborating signals single an unverifiable source out and raise it', () => {
+    const person = (sourceIp: string, eventTime = '2024-05-01T10:20:00Z') => ({
+      eventVersion: '1.09',
+      userIdentity: {
+        type: 'IAMUser',
+        principalId: 'AIDAEXAMPLEUSER00001',
+        arn: 'arn:aws:iam::111122223333:user/bert',
+        accountId: '111122223333',
+        accessKeyId: 'AKIAEXAMPLEUSERKEY01',
+        userName: 'bert',
+      },
+      eventTime,
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'ListRoles',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: sourceIp,
+      userAgent: 'aws-cli/2.15.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1',
+      eventID: `person-${sourceIp}-${eventTime}`,
+      eventType: 'AwsApiCall',
+      recipientAccountId: '111122223333',
+    });
+
+    it('a person’s long-term key on the same address in the same hour (the Invictus shape)', async () => {
+      const result = await scanRecords([
+        [person('192.168.10.20'), instanceCall({ sourceIp: '192.168.10.20', ec2RoleDelivery: '1.0' })],
+      ]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.equal(f.source.ip, '192.168.10.20', 'its own finding');
+      assert.equal(f.confidence, 'medium');
+      assert.equal(f.severity, 'high', 'medium, raised for recon and IMDSv1');
+      assert.ok(f.evidence.reasons.some((r) => /also used by IAM user bert/.test(r)));
+    });
+
+    it('a person on the same address a day later is no signal', async () => {
+      const result = await scanRecords([
+        [person('192.168.10.20', '2024-05-02T12:00:00Z'), instanceCall({ sourceIp: '192.168.10.20' })],
+      ]);
+      assert.equal(result.findings.find((x) => x.detector === DETECTOR)!.severity, 'low');
+    });
+
+    it('offensive tooling in the user agent (Kali’s aws-cli)', async () => {
+      const kali =
+        'aws-cli/2.13.25 Python/3.11.6 Linux/6.5.0-kali3-amd64 source/x86_64.kali.2023 prompt/off command/sts.get-caller-identity';
+      const result = await scanRecords([[instanceCall({ sourceIp: '10.20.30.40', userAgent: kali })]]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.equal(f.source.ip, '10.20.30.40');
+      assert.ok(f.evidence.reasons.some((r) => /offensive tooling \(Kali Linux\)/.test(r)));
+      assert.ok(['medium', 'high', 'critical'].includes(f.severity), f.severity);
+    });
+
+    it('one key used by clients on two operating systems', async () => {
+      const result = await scanRecords([
+        [
+          instanceCall({ sourceIp: EC2_ADDRESS, eventTime: '2024-05-01T10:01:00Z' }),
+          instanceCall({
+            sourceIp: '172.16.5.5',
+            userAgent: 'aws-cli/2.15.30 Python/3.11.8 Darwin/23.4.0 exe/x86_64 prompt/off',
+          }),
+        ],
+      ]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.equal(f.source.ip, '172.16.5.5');
+      assert.ok(f.evidence.reasons.some((r) => /clients on linux and macos/.test(r)));
+    });
+
+    it('permission probing: most calls denied', async () => {
+      const result = await scanRecords([
+        Array.from({ length: 8 }, (_, i) =>
+          instanceCall({
+            sourceIp: '10.1.1.1',
+            eventSource: 'iam.amazonaws.com',
+            eventName: ['ListUsers', 'ListRoles', 'GetAccountSummary', 'ListPolicies'][i % 4],
+            errorCode: 'AccessDenied',
+            eventTime: `2024-05-01T10:0${i}:00Z`,
+          }),
+        ),
+      ]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.equal(f.source.ip, '10.1.1.1');
+      assert.ok(f.evidence.reasons.some((r) => /8 of 8 calls were denied/.test(r)));
+    });
+
+    it('a sweep across regions', async () => {
+      const result = await scanRecords([
+        ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-south-1'].map((region, i) =>
+          instanceCall({
+            sourceIp: '10.1.1.2',
+            region,
+            eventSource: 'ec2.amazonaws.com',
+            eventName: 'DescribeInstances',
+            eventTime: `2024-05-01T10:0${i}:00Z`,
+          }),
+        ),
+      ]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.ok(f.evidence.reasons.some((r) => /reach 4 regions/.test(r)));
+    });
   });
 
   it('ignores non-instance credentials used from outside', async () => {

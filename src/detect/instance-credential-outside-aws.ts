@@ -1,6 +1,4 @@
-import { escalationReasons, mergeActions, raise } from './activity.js';
-import type { Severity } from './finding.js';
-import { instanceSourceVerdict } from './reasons.js';
+import { instanceSourceVerdict, scoredSeverity } from './reasons.js';
 import type { Detector } from './types.js';
 
 /**
@@ -9,7 +7,8 @@ import type { Detector } from './types.js';
  *
  * A private address on a call without a VPC endpoint cannot come from a real AWS network
  * path (public endpoints only ever see public addresses): it is reported too, with low
- * confidence, because sanitised datasets and forged logs look like that.
+ * confidence and low severity, one finding per role and address range, because sanitised
+ * datasets and forged logs look like that — unless corroborating signals single it out.
  */
 export const instanceCredentialOutsideAws: Detector = {
   id: 'instance-credential-outside-aws',
@@ -19,16 +18,13 @@ export const instanceCredentialOutsideAws: Detector = {
     'outside private and special-purpose ranges and outside allowedSourceCidrs.',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
-  evaluate(observation) {
-    return instanceSourceVerdict(observation, ['outside', 'unverifiable']);
+  evaluate(observation, ctx) {
+    return instanceSourceVerdict(observation, ['outside', 'unverifiable'], ctx);
   },
 
-  severity({ observations, verdicts }) {
-    const unverifiable = verdicts.every((verdict) => verdict.confidence === 'low');
-    const base: Severity = unverifiable ? 'medium' : 'high';
-    const actions = mergeActions(observations.map((o) => o.usage.actions));
-    const delivery = observations.flatMap((o) => [...o.usage.ec2RoleDelivery]);
-    const reasons = escalationReasons(actions, delivery);
-    return { severity: reasons.length > 0 ? raise(base) : base, reasons };
+  severity(aggregate, ctx) {
+    // A public address outside AWS is high confidence from the start; an unverifiable one starts at
+    // the configured floor (low) and rises only with corroborating signals.
+    return scoredSeverity(aggregate, ctx.unverifiableSeverity, { highConfidence: 'high' });
   },
 };

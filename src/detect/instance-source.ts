@@ -2,6 +2,7 @@ import type { AddressOwner } from '../inventory/ownership.js';
 import type { Usage } from '../engine/usage.js';
 import type { SourceInfo } from '../net/source-class.js';
 import type { Confidence } from './finding.js';
+import { serviceSideReason } from './service-side.js';
 import type { DetectionContext } from './types.js';
 
 /**
@@ -57,7 +58,8 @@ export function humansAt(ctx: DetectionContext, address: string, usage: Usage): 
   return overlaps ? sighting.principals : [];
 }
 
-function humanReason(humans: string[], address: string): string[] {
+/** The reason line for people calling from the address at the same time (none when nobody does). */
+export function humanReason(humans: string[], address: string): string[] {
   if (humans.length === 0) return [];
   const shown = humans.slice(0, 3).join(', ') + (humans.length > 3 ? ` and ${humans.length - 3} more` : '');
   return [`${address} is also used by ${shown} at the same time: a person's workstation or tooling, not the instance`];
@@ -91,7 +93,7 @@ export function judgeInstanceSource(
   source: SourceInfo,
   ctx: DetectionContext,
 ): SourceJudgement {
-  if (usage.invokedBy !== '' || source.class === 'aws-service') return { kind: 'aws-service' };
+  if (serviceSideReason(usage, source) !== '') return { kind: 'aws-service' };
   if (source.class === 'allowed') return { kind: 'allowed' };
   const address = source.ip;
   const humans = humansAt(ctx, address, usage);

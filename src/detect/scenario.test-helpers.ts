@@ -115,6 +115,8 @@ export const ATTACKER = {
   hetznerV6: '2a01:4f8:c17:2b4e::1',
   /** The attacker's own EC2 instance in us-west-2 (EC2 range 54.148.0.0/15). */
   ec2: '54.148.200.12',
+  /** The attacker's own EC2 instance in the org's region, us-east-1 (EC2 range 52.4.0.0/14). */
+  ec2SameRegion: '52.6.117.40',
   /** The attacker's own EC2 instance in eu-west-1 (EC2 range 54.247.0.0/16). */
   ec2Eu: '54.247.88.31',
   /** The attacker's AWS account and the interface endpoint in their VPC (SneakyEndpoints). */
@@ -327,7 +329,14 @@ export function ssmHeartbeat(
 /** A call signed with the EC2 instance identity role (aws:ec2-instance), e.g. SSM Default Host Management. */
 export function identityRoleCall(
   instanceId: string,
-  o: { accessKeyId: string; sourceIp: string; eventTime: string; eventName?: string; userAgent?: string },
+  o: {
+    accessKeyId: string;
+    sourceIp: string;
+    eventTime: string;
+    eventName?: string;
+    eventSource?: string;
+    userAgent?: string;
+  },
 ): Json {
   return sessionCall({
     role: 'aws:ec2-instance',
@@ -335,7 +344,7 @@ export function identityRoleCall(
     accessKeyId: o.accessKeyId,
     sourceIp: o.sourceIp,
     eventTime: o.eventTime,
-    eventSource: 'ssm.amazonaws.com',
+    eventSource: o.eventSource ?? 'ssm.amazonaws.com',
     eventName: o.eventName ?? 'UpdateInstanceInformation',
     userAgent: o.userAgent ?? UA.ssmAgent,
     arn: `arn:aws:sts::${ORG.account}:assumed-role/aws:ec2-instance/${instanceId}`,

@@ -58,6 +58,13 @@ export interface DetectionContext {
   roleDelivery: ReadonlyMap<string, { with: number; without: number }>;
   /** AWSRevokeOlderSessions policies put on roles. */
   revocations: readonly Revocation[];
+  /** Access key id → operating systems its clients report (user agents): two means two places. */
+  keyOperatingSystems: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Severity of an instance or workload credential used from an unverifiable source (a private or
+   * special address without a VPC endpoint) when nothing corroborates it (config `unverifiableSourceSeverity`).
+   */
+  unverifiableSeverity: Severity;
 }
 
 /** One usage, seen through the classifiers: what credential, from what source. */
@@ -84,6 +91,13 @@ export interface Verdict {
   reasons: string[];
   /** Who owns the source address, as far as the detector knows. */
   sourceOwner: string;
+  /** The corroborating signals that raised the confidence (detect/corroboration.ts); empty when none. */
+  signals?: string[];
+  /**
+   * Folds the verdict into a wider finding than (role, subject, source): uncorroborated unverifiable
+   * sources are one finding per role and address range, not one per key.
+   */
+  aggregateAs?: { subject: string; sourceIp: string };
 }
 
 /** Everything that went into one finding: the observations it covers and their verdicts. */

@@ -43,3 +43,48 @@ export function nonSdkClientFamily(userAgent: string): string {
   cache.set(userAgent, family);
   return family;
 }
+
+/**
+ * Offensive distributions and tools that name themselves in the user agent. GuardDuty raises
+ * PenTest:IAMUser/KaliLinux, ParrotLinux and PentooLinux on the distribution; the tools are the
+ * ones public cloud attack write-ups show stolen keys being fed to.
+ */
+const OFFENSIVE_TOOLING: readonly [string, RegExp][] = [
+  ['Kali Linux', /kali/i],
+  ['Parrot OS', /parrot/i],
+  ['Pentoo', /pentoo/i],
+  ['BlackArch', /blackarch/i],
+  ['Pacu', /\bpacu\b/i],
+  ['CloudFox', /cloudfox/i],
+  ['TruffleHog', /trufflehog/i],
+  ['Stratus Red Team', /stratus-red-team/i],
+  ['WeirdAAL', /weirdaal/i],
+  ['enumerate-iam', /enumerate-iam/i],
+  ['aws_consoler', /aws_consoler/i],
+  ['Nuclei', /\bnuclei\b/i],
+  ['sqlmap', /sqlmap/i],
+];
+
+/** The offensive distribution or tool a user agent names ('Kali Linux', 'Pacu' …), or ''. */
+export function offensiveTooling(userAgent: string): string {
+  if (userAgent.length > 2048) return '';
+  return OFFENSIVE_TOOLING.find(([, pattern]) => pattern.test(userAgent))?.[0] ?? '';
+}
+
+/**
+ * The operating system family a user agent reports ('linux', 'macos', 'windows'), or '' when it
+ * names none. SDKs write it as `os/linux`, `Linux/5.10…`, `Darwin/23.1…`, `Windows_NT/10…`.
+ */
+export function operatingSystem(userAgent: string): string {
+  if (userAgent.length > 2048) return '';
+  if (/\bos\/(?:macos|darwin)|\bDarwin\/|Mac OS X|macOS/i.test(userAgent)) return 'macos';
+  if (/\bos\/windows|\bWindows(?:_NT|NT|\/|\s)|Win64|WindowsPowerShell/i.test(userAgent)) return 'windows';
+  if (/\bos\/linux|\bLinux\/|\bLinux[\s;)]|linux#/i.test(userAgent)) return 'linux';
+  return '';
+}
+
+/** True for the user agents AWS's own services send when they call on a principal's behalf. */
+export function isAwsInternalAgent(userAgent: string): boolean {
+  const trimmed = userAgent.trim();
+  return /^aws-internal\//i.test(trimmed) || trimmed === 'AWS Internal';
+}

@@ -326,16 +326,15 @@ describe(DETECTOR, () => {
     assert.ok(atLeast(f.severity, 'high'));
   });
 
-  it('keys the credential on its own identifiers: a Lambda key recognised from the function’s own calls is recognised wherever it is used', async () => {
+  it('keys the credential on its own identifiers: a Lambda key recognised from the function’s own calls (inScopeOf) is recognised wherever it is used', async () => {
     const strip = (record: Record<string, unknown>) => {
       const identity = record['userIdentity'] as Record<string, unknown>;
       delete identity['inScopeOf'];
-      record['eventVersion'] = '1.08';
       return record;
     };
     const result = await scan([
       [
-        strip(lambdaCall({ sourceIp: FUNCTION.egress, eventTime: at('10:12:41') })),
+        lambdaCall({ sourceIp: FUNCTION.egress, eventTime: at('10:12:41') }),
         strip(
           lambdaCall({
             sourceIp: ATTACKER.hetzner,
@@ -352,14 +351,74 @@ describe(DETECTOR, () => {
     assert.equal(f.source.ip, ATTACKER.hetzner);
   });
 
+  it('the Lambda execution-environment user agent alone makes no workload finding (ECS and Lambda alike)', async () => {
+    const strip = (record: Record<string, unknown>) => {
+      const identity = record['userIdentity'] as Record<string, unknown>;
+      delete identity['inScopeOf'];
+      return record;
+    };
+    const result = await scan([
+      [
+        strip(lambdaCall({ sourceIp: ATTACKER.hetzner, eventTime: at('10:20:02') })),
+        strip(lambdaCall({ sourceIp: '10.4.5.6', eventTime: at('10:21:02') })),
+      ],
+    ]);
+    assert.deepEqual(byDetector(result, DETECTOR), []);
+  });
+
+  it('the Lambda service decrypting the function’s environment (aws-internal, KMS only) is AWS’s own call, wherever it comes from', async () => {
+    const decrypt = (sourceIp: string) =>
+      lambdaCall({
+        sourceIp,
+        eventTime: at('10:12:40'),
+        userAgent:
+          'aws-internal/3 aws-sdk-java/1.12.596 Linux/5.10.205-174.804.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/25.392-b08 java/1.8.0_392 vendor/Oracle_Corporation cfg/retry-mode/standard',
+        eventSource: 'kms.amazonaws.com',
+        eventName: 'Decrypt',
+      });
+    const quiet = await scan([[lambdaVending(), decrypt(ATTACKER.hetzner), decrypt('10.4.5.6')]]);
+    assert.deepEqual(byDetector(quiet, DETECTOR), []);
+    // The same user agent on reconnaissance from outside AWS is still judged, and the claim is a signal.
+    const spoofed = await scan([
+      [
+        lambdaVending(),
+        lambdaCall({
+          sourceIp: ATTACKER.hetzner,
+          eventTime: at('10:20:02'),
+          userAgent: 'aws-internal/3',
+          eventSource: 'sts.amazonaws.com',
+          eventName: 'GetCallerIdentity',
+        }),
+      ],
+    ]);
+    const f = only(spoofed, DETECTOR);
+    assertReason(f, /claiming to be AWS-internal/, 'the forged claim is named');
+  });
+
   it('a private address without a VPC endpoint is unverifiable: reported with low confidence and that reason', async () => {
     const result = await scan([
       [taskVending(), taskCall({ sourceIp: '192.168.10.20', eventTime: at('10:41'), userAgent: UA.cli })],
     ]);
     const f = only(result, DETECTOR);
     assert.equal(f.confidence, 'low');
-    assert.ok(atLeast(f.severity, 'medium'));
+    assert.equal(f.severity, 'low', 'nothing corroborates it: low, like an instance credential');
+    assert.equal(f.source.ip, '192.168.0.0/16', 'one finding per role and address range');
     assertReason(f, /without vpcEndpointId: no AWS network path/, 'the reason');
+  });
+
+  it('an unverifiable source that a person also calls from is its own finding, at medium or above', async () => {
+    const result = await scan([
+      [
+        taskVending(),
+        iamUserCall({ userName: 'dev-alice', sourceIp: '192.168.10.20', eventTime: at('10:40') }),
+        taskCall({ sourceIp: '192.168.10.20', eventTime: at('10:41'), userAgent: UA.cli }),
+      ],
+    ]);
+    const f = only(result, DETECTOR);
+    assert.equal(f.source.ip, '192.168.10.20');
+    assert.equal(f.confidence, 'medium');
+    assert.ok(atLeast(f.severity, 'medium'));
+    assertReason(f, /also used by IAM user dev-alice/, 'the corroborating signal');
   });
 
   describe('does not fire on the workload’s own traffic and AWS service calls', () => {
@@ -464,7 +523,7 @@ describe(DETECTOR, () => {
         [
           taskVending(),
           taskCall({ sourceIp: TASK.publicIp, eventTime: at('09:05') }),
-          taskCall({ sourceIp: ATTACKER.ec2, eventTime: at('10:41'), userAgent: UA.cli, eventName: 'Scan' }),
+          taskCall({ sourceIp: ATTACKER.ec2SameRegion, eventTime: at('10:41'), userAgent: UA.cli, eventName: 'Scan' }),
         ],
       ]);
       const f = only(result, DETECTOR);
@@ -490,7 +549,7 @@ describe(DETECTOR, () => {
         byDetector(result, DETECTOR)
           .map((f) => `${f.principal.credentialKind} ${f.source.ip} ${f.confidence}`)
           .sort(),
-        ['ecs-task 167.99.132.8 high', 'ecs-task 192.168.10.20 low', 'lambda 88.198.48.17 high'],
+        ['ecs-task 167.99.132.8 high', 'ecs-task 192.168.0.0/16 low', 'lambda 88.198.48.17 high'],
       );
     });
   });

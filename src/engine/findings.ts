@@ -3,7 +3,7 @@ import { isInstanceCredential } from '../cloudtrail/credential.js';
 import { mergeActions } from '../detect/activity.js';
 import type { Finding } from '../detect/finding.js';
 import { severityRank } from '../detect/finding.js';
-import type { DetectionContext, Detector, FindingAggregate, Observation } from '../detect/types.js';
+import type { DetectionContext, Detector, FindingAggregate, Observation, Verdict } from '../detect/types.js';
 import { instanceResponseCommands } from '../respond/commands.js';
 import { MAX_EVENT_IDS } from './usage.js';
 
@@ -23,13 +23,13 @@ export function findingId(key: FindingKey): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
-function keyOf(detector: Detector, observation: Observation): FindingKey {
+function keyOf(detector: Detector, observation: Observation, verdict: Verdict): FindingKey {
   return {
     detector: detector.id,
     accountId: observation.usage.accountId,
     roleArn: observation.credential.roleArn || observation.credential.roleName,
-    subject: observation.credential.subject,
-    sourceIp: observation.source.ip,
+    subject: verdict.aggregateAs?.subject ?? observation.credential.subject,
+    sourceIp: verdict.aggregateAs?.sourceIp ?? observation.source.ip,
     vpcEndpointId: observation.usage.vpcEndpointId,
   };
 }
@@ -66,28 +66,43 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
   const credential = first.credential;
   const vendingEventIds = sortedUnique(observations.map((o) => o.credential.vending?.eventId ?? ''));
   const region = observations.find((o) => o.credential.vending?.region)?.credential.vending?.region ?? '';
-  const reasons = [...new Set([...verdicts.flatMap((v) => v.reasons), ...severityReasons])];
+  // A finding folded over a role and an address range covers every instance or workload of the role there:
+  // the first use speaks for the rest, with a summary of them.
+  const folded = verdicts[0]?.aggregateAs !== undefined;
+  const reasons = [
+    ...new Set([...(folded ? verdicts.slice(0, 1) : verdicts).flatMap((v) => v.reasons), ...severityReasons]),
+  ];
 
-  const instanceId = credential.instanceId || first.instance?.instanceId || '';
-  const subjectText = credential.instanceId || credential.subject;
+  const subjects = sortedUnique(observations.map((o) => o.credential.instanceId || o.credential.subject));
+  const instanceId = folded ? '' : credential.instanceId || first.instance?.instanceId || '';
+  const subjectText = folded
+    ? `${subjects.length} ${subjects.length === 1 ? 'session' : 'sessions'} of the role`
+    : credential.instanceId || credential.subject;
+  const sourceText = folded ? `${key.sourceIp} (unverifiable addresses)` : first.source.ip || 'unknown source';
+  if (folded) {
+    const addresses = sortedUnique(observations.map((o) => o.source.ip));
+    reasons.push(
+      `one finding for the role's uses from ${key.sourceIp} without a VPC endpoint that nothing corroborates: ${addresses.length} ${addresses.length === 1 ? 'address' : 'addresses'} (${addresses.slice(0, 5).join(', ')}${addresses.length > 5 ? ' …' : ''}), ${subjects.length} ${subjects.length === 1 ? 'session' : 'sessions'} (${subjects.slice(0, 5).join(', ')}${subjects.length > 5 ? ' …' : ''})`,
+    );
+  }
   return {
     id: findingId(key),
     detector: detector.id,
     severity,
     confidence,
-    title: `${detector.title}: ${subjectText} (${credential.roleName || 'unknown role'}) from ${first.source.ip || 'unknown source'}`,
+    title: `${detector.title}: ${subjectText} (${credential.roleName || 'unknown role'}) from ${sourceText}`,
     accountId: key.accountId,
     principal: {
       role: credential.roleName,
       roleArn: credential.roleArn,
-      sessionName: credential.sessionName,
+      sessionName: folded ? '' : credential.sessionName,
       instanceId,
       accessKeyIds: sortedUnique(observations.map((o) => o.credential.accessKeyId)),
       credentialKind: credential.kind,
       ec2RoleDelivery: sortedUnique(usages.flatMap((u) => [...u.ec2RoleDelivery])),
     },
     source: {
-      ip: first.source.ip,
+      ip: folded ? key.sourceIp : first.source.ip,
       class: first.source.class,
       vpcEndpointId: first.usage.vpcEndpointId,
       vpcEndpointAccountId: first.usage.vpcEndpointAccountId,
@@ -169,7 +184,7 @@ export function detectFindings(
     for (const detector of detectors) {
       const verdict = detector.evaluate(observation, ctx);
       if (!verdict) continue;
-      const key = keyOf(detector, observation);
+      const key = keyOf(detector, observation, verdict);
       const id = findingId(key);
       let entry = aggregates.get(id);
       if (!entry) {

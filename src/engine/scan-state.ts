@@ -1,6 +1,6 @@
 import { extractVending, VendingIndex, type VendingRecord } from '../cloudtrail/vending.js';
 import type { CloudTrailEvent } from '../cloudtrail/event.js';
-import type { Finding } from '../detect/finding.js';
+import type { Finding, Severity } from '../detect/finding.js';
 import type { DetectionContext, Detector, Observation } from '../detect/types.js';
 import { extractRevocations, type Revocation } from '../detect/revocation.js';
 import { OwnershipEvidence } from '../inventory/evidence.js';
@@ -121,6 +121,7 @@ export class ScanState {
       recipientAccounts: this.recipientAccounts,
       revocations: this.revocations,
       ipRangesSyncToken: options.ipRangesSyncToken,
+      unverifiableSeverity: options.unverifiableSeverity,
     });
     return { ctx, observations };
   }
@@ -131,4 +132,6 @@ export interface AnalyseOptions {
   inventory: OwnershipMap | undefined;
   trustedAccounts: readonly string[];
   ipRangesSyncToken: string;
+  /** Severity of uncorroborated unverifiable sources (config `unverifiableSourceSeverity`). */
+  unverifiableSeverity?: Severity;
 }
