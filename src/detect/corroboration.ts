@@ -4,7 +4,7 @@ import type { SourceInfo } from '../net/source-class.js';
 import type { Confidence } from './finding.js';
 import { humanReason, humansAt } from './instance-source.js';
 import type { DetectionContext } from './types.js';
-import { isAwsInternalAgent, offensiveTooling, operatingSystem } from './user-agents.js';
+import { isAwsInternalAgent, offensiveTooling } from './user-agents.js';
 
 /**
  * Evidence, beyond where the address sits, that a credential is in someone else's hands. Each
@@ -22,6 +22,17 @@ const PROBING_MIN_DENIED = 5;
 const PROBING_MIN_SHARE = 0.3;
 /** Regions a usage reaches before it counts as a sweep (instances talk to their own region, and us-east-1 for global services). */
 const REGION_SWEEP = 3;
+
+/** Distinct client programs on one key from one source, within CHURN_WINDOW_MS, that count as churn. */
+const CHURN_PRODUCTS = 3;
+const CHURN_WINDOW_MS = 60 * 60 * 1000;
+
+/** The client program of a user agent: its first product token, with the SDK's own aliases folded. */
+function clientProduct(userAgent: string): string {
+  const token = /^\[?([A-Za-z][\w.-]*)/.exec(userAgent.trim())?.[1]?.toLowerCase() ?? '';
+  if (token === 'botocore') return 'boto3';
+  return token;
+}
 
 const CONFIDENCE_ORDER: readonly Confidence[] = ['low', 'medium', 'high'];
 
@@ -76,6 +87,13 @@ export function corroborate(
   if (keyOs && keyOs.size >= 2) {
     signals.push(
       `key ${credential.accessKeyId} is used by clients on ${[...keyOs].sort().join(' and ')}: one workload runs one operating system, so the key is in two places`,
+    );
+  }
+
+  const products = [...new Set(agents.map(clientProduct).filter(Boolean))].sort();
+  if (products.length >= CHURN_PRODUCTS && usage.lastMs - usage.firstMs <= CHURN_WINDOW_MS) {
+    signals.push(
+      `the user agent changes on key ${credential.accessKeyId || '(none)'} within ${Math.max(1, Math.round((usage.lastMs - usage.firstMs) / 60_000))} min: ${products.join(', ')} — a person trying tools, not a deployed workload`,
     );
   }
 

@@ -195,6 +195,22 @@ describe(DETECTOR, () => {
       assert.ok(f.evidence.reasons.some((r) => /clients on linux and macos/.test(r)));
     });
 
+    it('the user agent changing on one key within minutes', async () => {
+      const agents = [
+        'aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64 prompt/off',
+        'Boto3/1.34.84 md/Botocore#1.34.84 ua/2.0 os/linux#6.5.0 lang/python#3.11.8',
+        'aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.2 md/GOOS#linux md/GOARCH#amd64',
+      ];
+      const result = await scanRecords([
+        agents.map((userAgent, i) =>
+          instanceCall({ sourceIp: '10.1.1.3', userAgent, eventTime: `2024-05-01T10:0${i}:00Z` }),
+        ),
+      ]);
+      const f = result.findings.find((x) => x.detector === DETECTOR)!;
+      assert.equal(f.source.ip, '10.1.1.3');
+      assert.ok(f.evidence.reasons.some((r) => /user agent changes .* aws-cli, aws-sdk-go-v2, boto3/.test(r)));
+    });
+
     it('permission probing: most calls denied', async () => {
       const result = await scanRecords([
         Array.from({ length: 8 }, (_, i) =>
