@@ -123,6 +123,19 @@ describe(DETECTOR, () => {
     assert.ok(fleet.evidence.reasons.some((r) => /41 addresses .*41 sessions/.test(r)));
   });
 
+  it('an aws-internal user agent excuses an instance key’s KMS calls only from AWS space: from outside it is a forged claim', async () => {
+    const internal = 'aws-internal/3 aws-sdk-java/1.12.596 Linux/5.10.205-174.804.amzn2.x86_64';
+    const kms = (sourceIp: string) =>
+      instanceCall({ sourceIp, userAgent: internal, eventSource: 'kms.amazonaws.com', eventName: 'Decrypt' });
+    const quiet = await scanRecords([[kms(EC2_ADDRESS)]]);
+    assert.deepEqual(quiet.findings, []);
+    const forged = await scanRecords([[kms('45.33.32.156')]]);
+    const f = forged.findings.find((x) => x.detector === DETECTOR)!;
+    assert.equal(f.source.ip, '45.33.32.156');
+    assert.ok(f.evidence.reasons.some((r) => /claiming to be AWS-internal/.test(r)));
+    assert.ok(['high', 'critical'].includes(f.severity));
+  });
+
   it('the floor for unverifiable sources is configurable (unverifiableSourceSeverity)', async () => {
     const result = await scanRecords([[instanceCall({ sourceIp: '192.168.10.20' })]], {
       config: { allowedSourceCidrs: [], trustedAccounts: [], suppress: [], unverifiableSourceSeverity: 'medium' },

@@ -16,22 +16,29 @@ const SERVICE_KEY_OPERATIONS = new Set([
   'kms:CreateGrant',
 ]);
 
+/** True when every call of the usage is a KMS key operation by an `aws-internal/…` client. */
+export function isInternalKeyOperation(usage: Usage): boolean {
+  const agents = [...usage.userAgents];
+  if (agents.length === 0 || !agents.every(isAwsInternalAgent)) return false;
+  const actions = [...usage.actions.keys()];
+  return actions.length > 0 && actions.every((action) => SERVICE_KEY_OPERATIONS.has(action));
+}
+
 /**
  * Why a usage is AWS calling on the session's behalf rather than the session's holder calling,
- * or '' when it is not. CloudTrail says so with `invokedBy` or a service name as source; AWS's
- * internal clients also call with the session itself and a user agent of `aws-internal/…`
- * (Lambda's environment decryption logs kms:Decrypt that way). A user agent is anyone's to send,
- * so it is believed only for the KMS key operations services make, where a forged one hides
- * nothing a thief wants: their reconnaissance and data calls are still judged.
+ * or '' when it is not. CloudTrail says so with `invokedBy` or a service name as source. AWS's
+ * internal clients also call with the session itself and a user agent of `aws-internal/…`: Lambda
+ * decrypting a function's environment at a cold start logs kms:Decrypt that way, from addresses
+ * AWS does not publish. A user agent is anyone's to send, so it is believed only for KMS key
+ * operations, and only from AWS space — or from anywhere for a Lambda function's own credential
+ * (`lambdaCredential`), the one case AWS documents; a thief's reconnaissance and data calls with
+ * the same key are still judged, and a forged claim from outside AWS is itself a signal.
  */
-export function serviceSideReason(usage: Usage, source: SourceInfo): string {
+export function serviceSideReason(usage: Usage, source: SourceInfo, lambdaCredential = false): string {
   if (usage.invokedBy !== '') return `called by ${usage.invokedBy} on the session's behalf (invokedBy)`;
   if (source.class === 'aws-service') return source.reason;
-  const agents = [...usage.userAgents];
-  if (agents.length === 0 || !agents.every(isAwsInternalAgent)) return '';
-  const actions = [...usage.actions.keys()];
-  if (actions.length > 0 && actions.every((action) => SERVICE_KEY_OPERATIONS.has(action))) {
-    return `AWS-internal client (${agents[0]}) making only KMS key operations (${actions.sort().join(', ')}): a service encrypting or decrypting for the session`;
-  }
-  return '';
+  if (!isInternalKeyOperation(usage)) return '';
+  if (source.class !== 'aws' && !lambdaCredential) return '';
+  const actions = [...usage.actions.keys()].sort().join(', ');
+  return `AWS-internal client (${[...usage.userAgents][0]}) making only KMS key operations (${actions}): a service encrypting or decrypting for the session`;
 }

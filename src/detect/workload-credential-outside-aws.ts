@@ -46,7 +46,8 @@ export const workloadCredentialOutsideAws: Detector = {
 
 /** Where the workload credential was used from, judged without the corroborating signals. */
 function sourceVerdict({ usage, credential, source }: Observation, ctx: DetectionContext): Verdict | undefined {
-  if (!WORKLOADS.has(credential.kind) || serviceSideReason(usage, source) !== '') return undefined;
+  if (!WORKLOADS.has(credential.kind) || serviceSideReason(usage, source, credential.kind === 'lambda') !== '')
+    return undefined;
   const what = `${credential.kind} credential of ${credential.subject} (role ${credential.roleName})`;
   const basis = credential.basis[0] ?? '';
   if (source.class === 'public') {

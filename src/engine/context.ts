@@ -4,10 +4,10 @@ import { judgeInstanceSource } from '../detect/instance-source.js';
 import type { Revocation } from '../detect/revocation.js';
 import type { DetectionContext, HumanSighting, Observation, OnBoxSighting } from '../detect/types.js';
 import type { Severity } from '../detect/finding.js';
-import { serviceSideReason } from '../detect/service-side.js';
+import { isInternalKeyOperation } from '../detect/service-side.js';
 import { operatingSystem } from '../detect/user-agents.js';
 import { canonicalAddress, type OwnershipMap } from '../inventory/ownership.js';
-import type { SourceClassifier, SourceInfo } from '../net/source-class.js';
+import type { SourceClassifier } from '../net/source-class.js';
 import type { Usage } from './usage.js';
 
 /** Kinds decided from hints on some calls (user agent, inScopeOf) rather than from the key's vending event. */
@@ -20,16 +20,6 @@ const FIRST_USE_KINDS = new Set(['ecs-task', 'eks-pod-identity']);
 const HUMAN_KINDS = new Set(['iam-user', 'root', 'sso', 'saml', 'federated-user']);
 const SSM_SOURCES = ['ssm:', 'ec2messages:', 'ssmmessages:'];
 const MAX_HUMANS_PER_ADDRESS = 20;
-/** Usages are checked for AWS's own calls by what they say of themselves, whatever their address. */
-const NOT_A_SERVICE: SourceInfo = Object.freeze({
-  class: 'public',
-  ip: '',
-  awsServices: [],
-  awsRegion: '',
-  awsCidr: '',
-  rangeName: '',
-  reason: '',
-});
 /** Role chains longer than this are not followed (AWS caps chaining at one hour anyway). */
 const MAX_CHAIN = 5;
 
@@ -88,7 +78,7 @@ export function buildDetectionContext(inputs: ContextInputs): { ctx: DetectionCo
 
   const keyOperatingSystems = new Map<string, Set<string>>();
   for (const { usage, credential } of observations) {
-    if (!credential.accessKeyId || serviceSideReason(usage, NOT_A_SERVICE) !== '') continue;
+    if (!credential.accessKeyId || usage.invokedBy !== '' || isInternalKeyOperation(usage)) continue;
     for (const agent of usage.userAgents) {
       const os = operatingSystem(agent);
       if (os === '') continue;
