@@ -6,13 +6,15 @@ import { UsageError } from '../errors.js';
 import { buildExposureReport, rollUp, type ExposureItem } from '../exposure/backlog.js';
 import { exposureFinding, type ExposureFinding } from '../exposure/findings.js';
 import { renderExposureMarkdown } from '../exposure/markdown.js';
-import { readCloudTrailForExposure } from '../exposure/read.js';
+import { exposureReading } from '../exposure/read.js';
+import { unreadCloudTrail } from '../engine/input-check.js';
+import { readCloudTrail, type ScanOptions } from '../engine/scan.js';
 import { renderExposureTable } from '../exposure/table.js';
 import { OwnershipMap } from '../inventory/ownership.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { renderFindings, shouldUseColor } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
-import { openSources } from '../sources/index.js';
+import { openSources, requireObjects, type SkippedEntries } from '../sources/index.js';
 import { formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
 import {
@@ -94,10 +96,17 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
     );
   }
 
-  const listed = await listAhead(paths, openSources(paths, s3OptionsFrom(options)), trailProgress.active);
+  const skipped: SkippedEntries = { digests: 0, otherNames: 0 };
+  const sources = openSources(paths, { ...s3OptionsFrom(options), skipped });
+  // An inventory alone is a valid run; logs named but holding nothing are not.
+  const listed = await listAhead(
+    paths,
+    paths.length > 0 ? requireObjects(sources, paths, skipped) : sources,
+    trailProgress.active,
+  );
   const objects = listed.objects;
   trailProgress.setTotal(listed.total);
-  const reading = await readCloudTrailForExposure(objects, {
+  const readOptions: Omit<ScanOptions, 'detectors'> = {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
     ...(inventory ? { inventory } : {}),
@@ -110,9 +119,13 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
       ),
     threads: parseThreads(options.threads),
     onProgress: (p) => trailProgress.update(p),
-  });
+  };
+  const read = await readCloudTrail(objects, readOptions);
   trailProgress.done();
   warnings.flush('records');
+  const unread = paths.length > 0 ? unreadCloudTrail(read) : undefined;
+  if (unread?.nothingRead) throw unread.error;
+  const reading = exposureReading(read.state, read, readOptions);
 
   const now = new Date();
   const report = buildExposureReport({
@@ -186,6 +199,7 @@ export async function runExposure(paths: string[], options: ExposureCliOptions):
         ? `; skipped ${stats.badFiles} bad files and ${stats.badRecords} bad records (listed above)`
         : ''),
   );
+  if (unread) throw unread.error;
   return exitCodeFor(findings, failOn);
 }
 

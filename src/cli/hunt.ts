@@ -4,9 +4,11 @@ import { UsageError } from '../errors.js';
 import { huntWithDuckDb } from '../hunt/duckdb.js';
 import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
+import { unreadCloudTrail } from '../engine/input-check.js';
+import { requireObjects, type SkippedEntries } from '../sources/index.js';
 import { listLocal } from '../sources/local.js';
 import { formatBytes, progressLine } from './io.js';
-import { collect, loadInventoryWithStatus } from './run.js';
+import { collect, loadInventoryWithStatus, warningPrinter } from './run.js';
 import { addOutputOptions, parseFailOn, parseFormat, reportTrail, type ScanCliOptions } from './scan.js';
 
 interface HuntCliOptions extends Pick<
@@ -69,11 +71,19 @@ export async function runHunt(paths: string[], options: HuntCliOptions): Promise
         'with --engine duckdb, name the files or folders to read',
       );
     }
-    const result = await huntWithDuckDb(listLocal(paths), {
+    const skipped: SkippedEntries = { digests: 0, otherNames: 0 };
+    const warnings = warningPrinter({ done: () => undefined });
+    const result = await huntWithDuckDb(requireObjects(listLocal(paths, { skipped }), paths, skipped), {
       ...common,
       ...(options.threads ? { threads: Number(options.threads) } : {}),
+      onWarning: (warning) => warnings.warn(warning.file, warning.file, warning.reason),
     });
-    return reportTrail(result, undefined, { ...run, paths, note: 'aggregated by DuckDB' });
+    warnings.flush('files');
+    const unread = unreadCloudTrail(result);
+    if (unread?.nothingRead) throw unread.error;
+    const code = reportTrail(result, undefined, { ...run, paths, note: 'aggregated by DuckDB' });
+    if (unread) throw unread.error;
+    return code;
   }
   if (options.engine !== 'athena') {
     throw new UsageError(`--engine ${options.engine} is not known`, 'use duckdb (local files) or athena');

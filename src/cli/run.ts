@@ -40,7 +40,9 @@ export function loadInventoryWithStatus(paths: readonly string[] | undefined): O
 
 /**
  * Prints input warnings as they come, at most WARNINGS_SHOWN_PER_FILE per file, and then how many
- * more each file had: a broken file must not bury everything else on stderr.
+ * more each file had: a broken file must not bury everything else on stderr. A warning about a
+ * whole file (`where` is the file itself: what it looks like, why it could not be read) is always
+ * shown, whatever came before it.
  */
 export function warningPrinter(progress: { done(): void }): {
   warn(file: string, where: string, reason: string): void;
@@ -49,9 +51,11 @@ export function warningPrinter(progress: { done(): void }): {
   const perFile = new Map<string, number>();
   return {
     warn(file, where, reason) {
-      const shown = (perFile.get(file) ?? 0) + 1;
-      perFile.set(file, shown);
-      if (shown > WARNINGS_SHOWN_PER_FILE) return;
+      if (where !== file) {
+        const shown = (perFile.get(file) ?? 0) + 1;
+        perFile.set(file, shown);
+        if (shown > WARNINGS_SHOWN_PER_FILE) return;
+      }
       progress.done();
       statusUntrusted(`warning: ${where}: ${reason}`);
     },

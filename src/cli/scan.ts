@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { isSeverity, severityRank, SEVERITIES, type Finding, type Severity } from '../detect/finding.js';
 import { buildIncidents } from '../engine/incidents.js';
+import { unreadCloudTrail, unreadWebLogs } from '../engine/input-check.js';
 import { scanCloudTrail, type ScanResult } from '../engine/scan.js';
 import { scanWebLogs, type WebScanResult } from '../engine/web-scan.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -16,7 +17,7 @@ import {
 import { offboxVersion } from '../report/version.js';
 import { loadAwsRanges } from '../net/aws-ranges.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
-import { openSources } from '../sources/index.js';
+import { openSources, requireObjects, type SkippedEntries } from '../sources/index.js';
 import { asffRegionFromEnv, formatBytes, progressLine, status, writeResults } from './io.js';
 import { listAhead, parseThreads, scanProgress } from './progress.js';
 import {
@@ -115,7 +116,12 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   });
   const inventory = loadInventoryWithStatus(options.inventory);
   const s3Options = s3OptionsFrom(options);
-  const listed = await listAhead(paths, openSources(paths, s3Options), trailProgress.active);
+  const skipped: SkippedEntries = { digests: 0, otherNames: 0 };
+  const listed = await listAhead(
+    paths,
+    requireObjects(openSources(paths, { ...s3Options, skipped }), paths, skipped),
+    trailProgress.active,
+  );
   const objects = listed.objects;
   trailProgress.setTotal(listed.total);
   const result = await scanCloudTrail(objects, {
@@ -134,10 +140,19 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   });
   trailProgress.done();
   warnings.flush('records');
+  const unreadTrail = unreadCloudTrail(result);
+  if (unreadTrail?.nothingRead) throw unreadTrail.error;
 
   let web: WebScanResult | undefined;
   if (webLogs.length > 0) {
-    web = await scanWebLogs(openSources(webLogs, { extensions: WEB_LOG_EXTENSIONS, ...s3Options }), {
+    const webSkipped: SkippedEntries = { digests: 0, otherNames: 0 };
+    const webObjects = requireObjects(
+      openSources(webLogs, { extensions: WEB_LOG_EXTENSIONS, ...s3Options, skipped: webSkipped }),
+      webLogs,
+      webSkipped,
+      WEB_LOG_EXTENSIONS,
+    );
+    web = await scanWebLogs(webObjects, {
       ...(config ? { config } : {}),
       awsRanges,
       ...(inventory ? { inventory } : {}),
@@ -156,8 +171,14 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
     progress.done();
     warnings.flush('lines');
   }
+  const unreadWeb = web ? unreadWebLogs(web.stats) : undefined;
+  if (unreadWeb?.nothingRead) throw unreadWeb.error;
 
-  return reportTrail(result, web, { paths, webLogs, format, failOn, command: 'scan', options });
+  const code = reportTrail(result, web, { paths, webLogs, format, failOn, command: 'scan', options });
+  // The findings are out; the input error still decides the exit code.
+  const partly = unreadTrail ?? unreadWeb;
+  if (partly) throw partly.error;
+  return code;
 }
 
 /**

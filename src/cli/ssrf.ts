@@ -5,7 +5,8 @@ import { scanWebLogs, type WebScanResult } from '../engine/web-scan.js';
 import { resolveRangesFile } from '../net/user-ranges.js';
 import { renderFindings, shouldUseColor } from '../report/index.js';
 import { offboxVersion } from '../report/version.js';
-import { openSources } from '../sources/index.js';
+import { openSources, requireObjects, type SkippedEntries } from '../sources/index.js';
+import { unreadWebLogs } from '../engine/input-check.js';
 import { UsageError } from '../errors.js';
 import { FORMAT_NAMES, WEB_LOG_FORMATS } from '../weblogs/request.js';
 import { asffRegionFromEnv, formatBytes, progressLine, status, writeResults } from './io.js';
@@ -95,7 +96,13 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
         .map((e) => e.trim())
         .filter((e) => e !== '')
     : WEB_LOG_EXTENSIONS;
-  const objects = openSources(paths, { extensions, ...s3OptionsFrom(options) });
+  const skipped: SkippedEntries = { digests: 0, otherNames: 0 };
+  const objects = requireObjects(
+    openSources(paths, { extensions, ...s3OptionsFrom(options), skipped }),
+    paths,
+    skipped,
+    extensions,
+  );
   const result = await scanWebLogs(objects, {
     ...(config ? { config } : {}),
     ...(rangesFile ? { ipRangesFile: rangesFile } : {}),
@@ -113,6 +120,8 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
   });
   progress.done();
   warnings.flush('lines');
+  const unread = unreadWebLogs(result.stats);
+  if (unread?.nothingRead) throw unread.error;
   reportSuppressions(result.suppressed, result.expiredSuppressions);
 
   const text = renderFindings(result.findings, format, {
@@ -139,6 +148,7 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
     });
   }
   status(summarise(result));
+  if (unread) throw unread.error;
   return exitCodeFor(result.findings, failOn);
 }
 

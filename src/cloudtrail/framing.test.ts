@@ -650,3 +650,82 @@ describe('framing: real files', () => {
     assert.deepStrictEqual(records(await runChunks(asAsync(chunks))), expected);
   });
 });
+
+describe('export shapes', () => {
+  const event = (n: number) => ({ eventVersion: '1.08', eventName: `E${n}`, eventSource: 's.amazonaws.com', n });
+
+  test('the arrays of exports are framed element by element, whatever the export’s size', async () => {
+    for (const key of ['Events', 'events', 'logEvents', 'QueryResultRows', 'records']) {
+      // 3 MiB in one top-level object: far over the record limit, read in bounded pieces.
+      const elements = Array.from({ length: 3000 }, (_, n) => ({ ...event(n), pad: 'x'.repeat(1000) }));
+      const text = JSON.stringify({ before: { Records: 'no' }, [key]: elements, NextToken: 't' });
+      const whole = runBuffer(text);
+      assert.equal(whole.layout, 'export-object', key);
+      assert.deepStrictEqual(records(whole), elements, key);
+      const chunks = split(Buffer.from(text), [7, 4096, 65536, 1_000_001]);
+      assert.deepStrictEqual(records(await runChunks(asAsync(chunks))), elements, key);
+    }
+    assert.equal(detectLayout(Buffer.from('{"Events":[{"EventId":"x"')), 'export-object');
+  });
+
+  test('concatenated pages of an export, pretty-printed or back to back', () => {
+    const page = (n: number) => JSON.stringify({ QueryStatus: 'FINISHED', QueryResultRows: [[{ eventJson: `${n}` }]] });
+    assert.equal(records(runBuffer(page(1) + page(2) + '\n' + page(3))).length, 3);
+    const pretty = [1, 2].map((n) => JSON.stringify({ Events: [event(n)], NextToken: 'x' }, null, 4)).join('\n');
+    assert.deepStrictEqual(records(runBuffer(pretty)), [event(1), event(2)]);
+  });
+
+  test('Firehose concatenation: objects back to back with no separator', () => {
+    const text = [1, 2, 3].map((n) => JSON.stringify(event(n))).join('');
+    const framed = runBuffer(text);
+    assert.equal(framed.layout, 'json-lines');
+    assert.deepStrictEqual(records(framed), [event(1), event(2), event(3)]);
+  });
+
+  test('CloudWatch Logs export lines: the timestamp before each object is dropped', async () => {
+    const lines = [1, 2, 3].map((n) => `2023-07-10T12:05:0${n}.123Z ${JSON.stringify(event(n))}`).join('\n') + '\n';
+    const whole = runBuffer(lines);
+    assert.equal(whole.layout, 'timestamped-lines');
+    assert.deepStrictEqual(records(whole), [event(1), event(2), event(3)]);
+    // Every chunk boundary, including inside the timestamp and the blank after it.
+    const buf = Buffer.from(lines);
+    for (let cut = 1; cut < 60; cut++) {
+      assert.deepStrictEqual(records(await runChunks(asAsync(split(buf, [cut])))), [event(1), event(2), event(3)]);
+    }
+    assert.deepStrictEqual(records(runBuffer('2023-07-10T12:05:01Z\t' + JSON.stringify(event(1)))), [event(1)]);
+    assert.deepStrictEqual(records(runBuffer('2023-07-10T12:05:01.123456+00:00 ' + JSON.stringify(event(1)))), [
+      event(1),
+    ]);
+  });
+
+  test('digits that are not a timestamp before an object are one bad item per line, as before', () => {
+    const text = `42\n2023-07-10 12:05:01 {"a":1}\n2023-07-10T12:05:01Z START RequestId\n${JSON.stringify(event(1))}\n1}{"b":2}`;
+    assert.deepStrictEqual(summary(runBuffer(text)), [
+      "BAD unexpected '4' at byte 0: not JSON; skipping to the next record",
+      JSON.stringify(event(1)),
+      `BAD unexpected '1' at byte ${text.lastIndexOf('1}')}: not JSON; skipping to the next record`,
+      '{"b":2}',
+    ]);
+    assert.deepStrictEqual(summary(runBuffer('2023')), [
+      "BAD unexpected '2' at byte 0: not JSON; skipping to the next record",
+    ]);
+    assert.equal(runBuffer('2023').layout, 'unknown');
+  });
+
+  test('an export line whose message is not JSON is one bad item; the lines after it are read', async () => {
+    const e = (n: number) => JSON.stringify(event(n));
+    const text =
+      `2023-07-10T12:05:01Z START RequestId: 1 Version: $LATEST\n2023-07-10T12:05:02Z ${e(1)}\n` +
+      `2023-07-10T12:05:03Z END RequestId: 1\n2023-07-10T12:05:04Z ${e(2)}\n`;
+    const expected = [
+      "BAD unexpected '2' at byte 0: not JSON; skipping to the next record",
+      e(1),
+      `BAD unexpected '2' at byte ${text.indexOf('2023-07-10T12:05:03Z')}: not JSON; skipping to the next record`,
+      e(2),
+    ];
+    assert.deepStrictEqual(summary(runBuffer(text)), expected);
+    for (let cut = 1; cut < text.length; cut += 7) {
+      assert.deepStrictEqual(summary(await runChunks(asAsync(split(Buffer.from(text), [cut])))), expected);
+    }
+  });
+});

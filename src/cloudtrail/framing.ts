@@ -26,14 +26,20 @@ export interface FrameLimits {
 /**
  * The shape of a file, decided by its first top-level value:
  * - `records-object`: `{"Records":[…]}` (S3 delivery), possibly several concatenated;
+ * - `export-object`: an export whose top-level object holds the records in an array under
+ *   `Events` (lookup-events), `logEvents` (CloudWatch Logs subscription payload), `events`
+ *   (filter-log-events), `QueryResultRows` (CloudTrail Lake) or `records` (Firehose);
  * - `array`: a bare array of records;
- * - `json-lines`: top-level objects one after another (one per line, or pretty-printed), or a
- *   first object cut short before its kind showed;
+ * - `json-lines`: top-level objects one after another (one per line, pretty-printed, or back to
+ *   back as Firehose concatenates them), or a first object cut short before its kind showed;
+ * - `timestamped-lines`: JSON objects each after an ISO timestamp and a space (a CloudWatch Logs
+ *   export to S3);
  * - `digest`: a CloudTrail digest file (no records);
  * - `empty`: nothing but whitespace;
  * - `unknown`: not JSON, or too short to tell.
  */
-export type Layout = 'records-object' | 'array' | 'json-lines' | 'digest' | 'empty' | 'unknown';
+export type Layout =
+  'records-object' | 'export-object' | 'array' | 'json-lines' | 'timestamped-lines' | 'digest' | 'empty' | 'unknown';
 
 /** CloudTrail events are a few KiB; 1 MiB leaves a wide margin. */
 export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({ maxRecordBytes: 1024 * 1024 });
@@ -56,7 +62,8 @@ const M_VALUE = 1; // inside a value (see kind)
 const M_ARRAY = 2; // inside an array of records, between elements
 const M_TOKEN = 3; // inside a scalar array element
 const M_GARBAGE = 4; // skipping bytes that are not JSON, looking for a record start
-const M_AFTER_RKEY = 5; // after a top-level "Records" key, looking for `[`
+const M_AFTER_RKEY = 5; // after a top-level "Records" (or other container) key, looking for `[`
+const M_STAMP = 6; // a digit between values: an ISO timestamp before a JSON object, or garbage
 
 const V_ELEMENT = 0; // an element of an array of records
 const V_TOPOBJ = 1; // a top-level object: an event, or a wrapper/digest once its keys say so
@@ -67,6 +74,14 @@ const S_PLAIN = 1;
 const S_KEY = 2;
 
 const RECORDS_KEY = Buffer.from('Records');
+/**
+ * Top-level keys whose array holds the records of an export: like `Records`, each element is
+ * framed on its own, so an export of any size is read in bounded memory.
+ */
+const CONTAINER_KEYS = ['Events', 'events', 'logEvents', 'QueryResultRows', 'records'].map((k) => Buffer.from(k));
+/** Longest `2023-07-10T12:05:01.123456789+00:00` before a JSON object, and the blanks after it. */
+const MAX_STAMP = 40;
+const MAX_STAMP_GAP = 8;
 const DIGEST_KEYS = ['digestStartTime', 'digestEndTime', 'digestS3Bucket', 'digestS3Object'].map((k) => Buffer.from(k));
 const MAX_KEY = 32;
 
@@ -104,6 +119,13 @@ class Framer {
   private keyParts: Buffer[] = [];
   private keyLen = 0;
   private arrWrapper = false;
+  private containerIsRecords = true;
+  private stampLen = 0;
+  private stampGap = 0;
+  private stampStart = 0;
+  private stampFirstByte = 0;
+  /** The bad bytes began with a whole timestamp and a blank: lines of a log export, each read on its own. */
+  private stampedGarbage = false;
 
   private recStart = 0;
   private recSize = 0;
@@ -187,8 +209,17 @@ class Framer {
       return this.bad(`truncated: file ends inside record ${this.index}`);
     }
     if (mode === M_AFTER_RKEY) {
-      this.layoutSeen ??= 'records-object';
-      return this.bad('truncated: file ends before the Records array starts');
+      this.layoutSeen ??= this.containerIsRecords ? 'records-object' : 'export-object';
+      return this.bad(
+        this.containerIsRecords
+          ? 'truncated: file ends before the Records array starts'
+          : 'truncated: file ends before the array of records starts',
+      );
+    }
+    if (mode === M_STAMP) {
+      return this.bad(
+        `unexpected ${describeByte(this.stampFirstByte)} at byte ${this.stampStart}: not JSON; skipping to the next record`,
+      );
     }
     if (mode === M_ARRAY) {
       return this.bad(
@@ -310,7 +341,25 @@ class Framer {
     const first = key[start];
     const n = end - start;
     if (first === 0x52 /* R */) {
-      if (n === RECORDS_KEY.length && key.compare(RECORDS_KEY, 0, n, start, end) === 0) this.mode = M_AFTER_RKEY;
+      if (n === RECORDS_KEY.length && key.compare(RECORDS_KEY, 0, n, start, end) === 0) {
+        this.mode = M_AFTER_RKEY;
+        this.containerIsRecords = true;
+      }
+    } else if (
+      (n === 6 || n === 7 || n === 9 || n === 15) &&
+      (first === 0x45 /* E */ ||
+        first === 0x65 /* e */ ||
+        first === 0x6c /* l */ ||
+        first === 0x51 /* Q */ ||
+        first === 0x72) /* r */
+    ) {
+      for (const k of CONTAINER_KEYS) {
+        if (k.length === n && key.compare(k, 0, n, start, end) === 0) {
+          this.mode = M_AFTER_RKEY;
+          this.containerIsRecords = false;
+          return;
+        }
+      }
     } else if (first === 0x64 /* d */ && n >= 13 && n <= 15) {
       for (const k of DIGEST_KEYS) {
         if (k.length === n && key.compare(k, 0, n, start, end) === 0) {
@@ -372,12 +421,55 @@ class Framer {
               i++;
               break;
             }
+            if (c >= 0x30 && c <= 0x39) {
+              // Perhaps a CloudWatch Logs export line: `2023-07-10T12:05:01.123Z {…}`.
+              this.mode = M_STAMP;
+              this.stampLen = 0;
+              this.stampGap = 0;
+              this.stampStart = this.base + i;
+              this.stampFirstByte = c;
+              break;
+            }
             this.mode = M_GARBAGE;
             this.garbageLineStart = false;
             this.garbageAfterCloser = c === RBRACE || c === RBRACK;
+            this.stampedGarbage = false;
             this.pos = i + 1;
             return this.bad(
               `unexpected ${describeByte(c)} at byte ${this.base + i}: not JSON; skipping to the next record`,
+            );
+          }
+          continue;
+        }
+
+        case M_STAMP: {
+          while (i < len) {
+            const c = buf[i]!;
+            if (this.stampGap === 0 && this.stampLen < MAX_STAMP && isStampByte(c, this.stampLen)) {
+              this.stampLen++;
+              i++;
+              continue;
+            }
+            if ((c === SP || c === TAB) && this.stampLen >= 19 && this.stampGap < MAX_STAMP_GAP) {
+              this.stampGap++;
+              i++;
+              continue;
+            }
+            if (c === LBRACE && this.stampGap > 0) {
+              // The object is read as a top-level value, the timestamp before it dropped.
+              this.layoutSeen ??= 'timestamped-lines';
+              this.mode = M_TOP;
+              break;
+            }
+            // Not a timestamp before an object: the same report as any other byte that is not JSON,
+            // and the failing byte is scanned again (a newline there starts the next line).
+            this.mode = M_GARBAGE;
+            this.garbageLineStart = false;
+            this.garbageAfterCloser = false;
+            this.stampedGarbage = this.stampGap > 0;
+            this.pos = i;
+            return this.bad(
+              `unexpected ${describeByte(this.stampFirstByte)} at byte ${this.stampStart}: not JSON; skipping to the next record`,
             );
           }
           continue;
@@ -563,6 +655,15 @@ class Framer {
             } else if (c === LBRACE && (this.garbageLineStart || this.garbageAfterCloser)) {
               this.mode = M_TOP;
               break;
+            } else if (
+              c >= 0x30 &&
+              c <= 0x39 &&
+              this.garbageLineStart &&
+              (this.stampedGarbage || this.layoutSeen === 'timestamped-lines')
+            ) {
+              // The next line of a log export: its timestamp may stand before a record.
+              this.mode = M_TOP;
+              break;
             } else {
               this.garbageLineStart = false;
               this.garbageAfterCloser = c === RBRACE || c === RBRACK;
@@ -583,7 +684,7 @@ class Framer {
               // The top-level object is a {"Records":[…]} wrapper: its elements are the records.
               this.parts = [];
               this.oversize = false;
-              this.layoutSeen ??= 'records-object';
+              this.layoutSeen ??= this.containerIsRecords ? 'records-object' : 'export-object';
               this.mode = M_ARRAY;
               this.arrWrapper = true;
               i++;
@@ -600,6 +701,17 @@ class Framer {
       }
     }
   }
+}
+
+/**
+ * The bytes of an ISO-8601 timestamp, position by position: `dddd-dd-ddT` then time, fraction and
+ * zone characters. Loose past the date on purpose: only a blank and `{` after it make it a prefix.
+ */
+function isStampByte(c: number, at: number): boolean {
+  const digit = c >= 0x30 && c <= 0x39;
+  if (at < 10) return at === 4 || at === 7 ? c === 0x2d /* - */ : digit;
+  if (at === 10) return c === 0x54 /* T */ || c === 0x74; /* t */
+  return digit || c === 0x3a /* : */ || c === 0x2e /* . */ || c === 0x5a /* Z */ || c === 0x2b /* + */ || c === 0x2d;
 }
 
 function toBuffer(chunk: unknown): Buffer {

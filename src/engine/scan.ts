@@ -14,7 +14,7 @@ import type { DecodeLimits, LogObject } from '../sources/log-object.js';
 import { readError } from '../sources/log-object.js';
 import { warningCollector } from './warnings.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
-import { readObject, type InputWarning, type ObjectReadStats } from './read-object.js';
+import { emptyObjectStats, readObject, type InputWarning, type ObjectReadStats } from './read-object.js';
 import { poolable, ScanPool } from './scan-pool.js';
 import { ScanState } from './scan-state.js';
 
@@ -70,7 +70,22 @@ export interface ScanStats {
   fastRecords?: number;
   /** Worker threads that read objects (0: all were read in this thread). */
   threads?: number;
+  /** Files with nothing to read: empty, whitespace, digests, exports with no records (not reported). */
+  emptyFiles?: number;
+  /** Well-formed parts of exports that are not CloudTrail events: control messages, other services' events. */
+  skippedRecords?: number;
 }
+
+/** A file that gave no events, and what it looked like: for the message when a whole run reads nothing. */
+export interface UnreadFile {
+  file: string;
+  /** "Markdown/text", "an empty file", or (unreadable) the error that stopped reading it. */
+  shape: string;
+  unreadable?: boolean;
+}
+
+/** Files named in the nothing-read message; the rest are counted. */
+const UNREAD_SAMPLES = 5;
 
 export interface ScanResult {
   findings: Finding[];
@@ -88,6 +103,8 @@ export interface ScanResult {
   revocations?: readonly Revocation[];
   /** What was read, for commands that look at it another way (exposure). */
   state: ScanState;
+  /** The first few files that gave no events (see `unreadCloudTrail` in input-check.ts). */
+  unread?: UnreadFile[];
 }
 
 /** Stats of a read that has read nothing yet. */
@@ -116,6 +133,8 @@ export interface ReadResult {
   state: ScanState;
   stats: ScanStats;
   warnings: InputWarning[];
+  /** The first few files that gave no events, and what they looked like. */
+  unread?: UnreadFile[];
 }
 
 /** Objects read in this thread before workers start: small inputs never wait for workers. */
@@ -141,7 +160,8 @@ export async function readCloudTrail(
     onWarning: options.onWarning,
     where: (w) => (w.recordIndex === undefined ? w.file : `${w.file} record ${w.recordIndex}`),
   });
-  const stats: ScanStats = { ...emptyScanStats(), fastRecords: 0, threads: 0 };
+  const stats: ScanStats = { ...emptyScanStats(), fastRecords: 0, threads: 0, emptyFiles: 0, skippedRecords: 0 };
+  const unread: UnreadFile[] = [];
   const state = new ScanState();
   let events = 0;
   let lastProgress = 0;
@@ -161,7 +181,16 @@ export async function readCloudTrail(
     stats.records += objectStats.records;
     stats.badRecords += objectStats.badRecords;
     stats.fastRecords = (stats.fastRecords ?? 0) + objectStats.fastRecords;
+    stats.skippedRecords = (stats.skippedRecords ?? 0) + (objectStats.skippedRecords ?? 0);
     if (objectStats.badFile) stats.badFiles += 1;
+    if (objectStats.emptyFile) stats.emptyFiles = (stats.emptyFiles ?? 0) + 1;
+    if ((objectStats.events ?? 0) === 0 && unread.length < UNREAD_SAMPLES) {
+      unread.push({
+        file: name,
+        shape: objectStats.shape ?? 'no CloudTrail events',
+        ...(objectStats.unreadable ? { unreadable: true } : {}),
+      });
+    }
     filesDone += 1;
     currentFile = name;
     progress(true);
@@ -190,7 +219,7 @@ export async function readCloudTrail(
               const problem = readError(failed.name, error);
               if (options.strict) throw problem;
               warn({ file: failed.name, reason: problem.message });
-              count(failed.name, { bytes: 0, records: 0, badRecords: 0, badFile: true, fastRecords: 0 });
+              count(failed.name, { ...emptyObjectStats(), badFile: true, shape: problem.message, unreadable: true });
             },
           },
         );
@@ -220,7 +249,7 @@ export async function readCloudTrail(
   stats.vendingEvents = state.vending.size;
   stats.usages = state.usages.size;
   stats.durationMs = performance.now() - started;
-  return { state, stats, warnings };
+  return { state, stats, warnings, unread };
 }
 
 /**
@@ -251,13 +280,14 @@ export function detectInState(
   const awsRanges = options.awsRanges ?? loadAwsRanges(options.ipRangesFile);
   const sources = buildSourceClassifier({ awsRanges, allowedCidrs: config.allowedSourceCidrs });
   const suppressions = compileSuppressions(config.suppress);
-  const { state, stats, warnings } = read;
+  const { state, stats, warnings, unread } = read;
   const detected = state.detect({
     detectors: options.detectors ?? cloudTrailDetectors,
     sources,
     inventory: options.inventory,
     trustedAccounts: config.trustedAccounts,
     ipRangesSyncToken: awsRanges.syncToken,
+    unverifiableSeverity: config.unverifiableSourceSeverity,
   });
   const { kept: findings, suppressed } = suppressions.apply(detected);
   return {
@@ -270,5 +300,6 @@ export function detectInState(
     vending: state.vending,
     revocations: state.revocations,
     state,
+    ...(unread ? { unread } : {}),
   };
 }

@@ -23,6 +23,7 @@ import { findingId } from './findings.js';
 import { emptyScanStats, type ScanStats } from './scan.js';
 import { compileSuppressions, type SuppressedFinding } from './suppress.js';
 import { warningCollector } from './warnings.js';
+import { describeContent } from './input-shape.js';
 import { webDetectors } from '../detect/registry.js';
 
 /** A problem with one file or one line: reported, skipped, never silent. */
@@ -69,6 +70,8 @@ export interface WebScanStats extends ScanStats {
   skippedLines: number;
   /** Requests read per format. */
   formats: Record<WebLogFormat, number>;
+  /** Files with no lines but blank ones (not reported). */
+  emptyFiles?: number;
 }
 
 export interface WebScanResult {
@@ -423,6 +426,7 @@ export async function scanWebLogs(
     badLines: 0,
     skippedLines: 0,
     formats,
+    emptyFiles: 0,
   };
   const { warnings, warn } = warningCollector<WebLogWarning>({
     strict: options.strict,
@@ -434,6 +438,7 @@ export async function scanWebLogs(
   for await (const object of objects) {
     stats.files += 1;
     let fileBad = false;
+    const inFile = { requests: 0, bad: 0, content: 0 };
     try {
       for await (const item of readWebLog(object, {
         onBytes: (n) => {
@@ -446,21 +451,27 @@ export async function scanWebLogs(
           case 'request':
             stats.lines += 1;
             stats.requests += 1;
+            inFile.requests += 1;
+            inFile.content += 1;
             formats[item.request.format] += 1;
             observeRequest(item.request, detectors, sources, ownership, ctx, aggregator);
             break;
           case 'bad':
             stats.lines += 1;
             stats.badLines += 1;
+            inFile.bad += 1;
+            inFile.content += 1;
             warn({ file: object.name, line: item.line, reason: item.reason });
             break;
           case 'skipped':
             stats.lines += 1;
             stats.skippedLines += 1;
+            if (item.what !== 'blank') inFile.content += 1;
             break;
           case 'not-a-web-log':
             fileBad = true;
-            warn({ file: object.name, reason: item.reason });
+            inFile.content += 1;
+            warn({ file: object.name, reason: `${item.reason}; this looks like ${describeContent(item.head)}` });
             break;
         }
         if (options.onProgress && stats.requests - lastProgress >= 20000) {
@@ -479,7 +490,16 @@ export async function scanWebLogs(
       fileBad = true;
       warn({ file: object.name, reason: error.message });
     }
+    if (!fileBad && inFile.requests > 0 && inFile.bad > inFile.content - inFile.bad) {
+      // Never silent: a file of mostly unreadable lines is named once, beside its line warnings.
+      fileBad = true;
+      warn({
+        file: object.name,
+        reason: `most lines are not web-log lines (${inFile.bad} of ${inFile.content} rejected)`,
+      });
+    }
     if (fileBad) stats.badFiles += 1;
+    else if (inFile.content === 0) stats.emptyFiles = (stats.emptyFiles ?? 0) + 1;
   }
 
   const detected = aggregator.findings();

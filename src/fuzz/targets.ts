@@ -107,8 +107,11 @@ export async function loadFuzzCorpus(): Promise<void> {
     await simulateOrganisation({ out: simDir, seed: 1, events: 700, accounts: 2, instances: 9, hours: 1 });
     const ctPaths = [
       ...filesUnder(join(ROOT, 'fixtures/cloudtrail')).filter(
-        (p) => /\.jsonl?(\.gz)?$/.test(p) && !/ground-truth/.test(p),
+        (p) => /\.jsonl?(\.gz)?$/.test(p) && !/ground-truth/.test(p) && !p.includes('/wrappers/'),
       ),
+      // Every export wrapper (lookup-events, EventBridge, CloudWatch Logs payloads and exports, Splunk
+      // HEC, Lake results, Firehose objects), whatever their file names.
+      ...filesUnder(join(ROOT, 'fixtures/wrappers')).filter((p) => !p.endsWith('.md')),
       ...filesUnder(join(ROOT, 'fixtures/framing')).filter((p) => /\.jsonl?$/.test(p)),
       ...filesUnder(join(simDir, 'cloudtrail'))
         .filter((p) => !p.includes('Digest'))
@@ -458,13 +461,27 @@ const readPaths: FuzzTarget<{ bytes: Buffer; gzip: boolean }> = {
 
 const records: FuzzTarget<Buffer> = {
   id: 'cloudtrail-records',
-  description: 'one framed record: events, {"Records":[…]} lines, arrays, Cribl/Splunk _raw wrappers',
+  description:
+    'one framed record: events, {"Records":[…]} lines, arrays, Cribl/Splunk _raw, and every export wrapper (lookup-events, EventBridge, CloudWatch Logs, awslogs, Firehose, Splunk HEC, Lake rows)',
   arbitrary: hostileBytes(
     () => loaded().cloudTrailRecords.map((r) => Buffer.from(r)),
     fc
       .tuple(
         fc.nat(),
-        fc.constantFrom('_raw', 'result', 'Records', 'array', 'plain'),
+        fc.constantFrom(
+          '_raw',
+          'result',
+          'Records',
+          'array',
+          'plain',
+          'lookup',
+          'eventbridge',
+          'cwl',
+          'awslogs',
+          'firehose',
+          'hec',
+          'lake',
+        ),
         fc.integer({ min: 0, max: 6 }),
         fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 5000 })),
       )
@@ -477,6 +494,7 @@ const records: FuzzTarget<Buffer> = {
           else if (wrapper === 'result') text = JSON.stringify({ result: { _raw: text } });
           else if (wrapper === 'Records') text = `{"Records":[${text}]}`;
           else if (wrapper === 'array') text = `[${text}]`;
+          else if (wrapper !== 'plain') text = wrapForFuzz(wrapper, text);
         }
         return Buffer.from(text);
       }),
@@ -487,10 +505,40 @@ const records: FuzzTarget<Buffer> = {
     assert.ok(items.length > 0 || bytes.toString().trim() !== '', 'every record yields an item or is empty');
     for (const item of items) {
       if ('bad' in item) assert.ok(typeof item.bad === 'string' && item.bad.length > 0 && item.bad.length < 300);
+      else if ('skipped' in item) assert.ok(item.skipped.length > 0 && item.skipped.length < 300);
       else checkEvent(item.event);
     }
   },
 };
+
+/** One record (JSON text) inside one export wrapper, as the shape's producer writes it. */
+function wrapForFuzz(wrapper: string, text: string): string {
+  const base64Gzip = (payload: string): string => gzipSync(payload).toString('base64');
+  switch (wrapper) {
+    case 'lookup':
+      return JSON.stringify({ Events: [{ EventId: 'x', CloudTrailEvent: text }] });
+    case 'eventbridge':
+      return `{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.sts","detail":${text}}`;
+    case 'cwl':
+      return JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: [{ id: '1', timestamp: 1, message: text }] });
+    case 'awslogs':
+      return JSON.stringify({
+        awslogs: {
+          data: base64Gzip(
+            JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: [{ id: '1', timestamp: 1, message: text }] }),
+          ),
+        },
+      });
+    case 'firehose':
+      return JSON.stringify({ records: [{ recordId: '1', data: Buffer.from(text).toString('base64') }] });
+    case 'hec':
+      return JSON.stringify({ time: 1, sourcetype: 'aws:cloudtrail', event: text });
+    case 'lake':
+      return JSON.stringify({ QueryResultRows: [[{ eventJson: text }]] });
+    default:
+      return text;
+  }
+}
 
 const nesting: FuzzTarget<string> = {
   id: 'json-nesting-depth',

@@ -216,3 +216,51 @@ describe('openSources (local)', () => {
     }, UsageError);
   });
 });
+
+describe('log file names beyond the .json endings, and inputs that list nothing', () => {
+  test('Firehose and CloudWatch Logs export objects are log files; other names are not', async () => {
+    const { isLogFileName } = await import('./local.js');
+    const ext = [...DEFAULT_EXTENSIONS];
+    assert.ok(isLogFileName('offbox-trail-1-2023-07-10-11-54-38-a454b93a-decf-450c-866d-26c8e138b562', ext));
+    assert.ok(isLogFileName('bus-archive-12-2023-07-10-11-54-38-a454b93a-decf-450c-866d-26c8e138b562.gz', ext));
+    assert.ok(isLogFileName('exportedlogs/5d67e47b/123_CloudTrail_us-east-1/000000.gz', ext));
+    assert.ok(!isLogFileName('LICENSE', ext));
+    assert.ok(!isLogFileName('aws-logs-write-test', ext));
+    assert.ok(!isLogFileName('archive.gz', ext));
+    assert.ok(!isLogFileName('offbox-trail-1-2023-07-10-11-54-38-notauuid', ext));
+  });
+
+  test('a folder walk counts what it leaves out, and requireObjects refuses a listing of nothing', async () => {
+    const { requireObjects } = await import('./index.js');
+    const skipped = { digests: 0, otherNames: 0 };
+    const listed: string[] = [];
+    for await (const o of listLocal([root], { skipped })) listed.push(o.name);
+    assert.ok(listed.length > 0);
+    assert.equal(skipped.digests, 2, 'a CloudTrail-Digest folder and a digest file name');
+    assert.equal(skipped.otherNames, 3, 'notes.txt, app.log, archive.gz');
+
+    const digestsOnly = join(root, 'AWSLogs', '111122223333', 'CloudTrail-Digest');
+    const none = { digests: 0, otherNames: 0 };
+    await assert.rejects(
+      async () => {
+        for await (const o of requireObjects(listLocal([digestsOnly], { skipped: none }), [digestsOnly], none)) void o;
+      },
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message.startsWith(`no log files in ${digestsOnly} (left out: 1 CloudTrail digest file)`) &&
+        /name a file to read it whatever its name/.test(error.hint ?? ''),
+    );
+    const empty = await mkdtemp(join(tmpdir(), 'offbox-empty-'));
+    try {
+      const counts = { digests: 0, otherNames: 0 };
+      await assert.rejects(
+        async () => {
+          for await (const o of requireObjects(openSources([empty], { skipped: counts }), [empty], counts)) void o;
+        },
+        new RegExp(`^UsageError: no log files in ${empty}$`),
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});

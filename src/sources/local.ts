@@ -22,6 +22,8 @@ export interface LocalOptions {
   stdin?: NodeJS.ReadableStream | Readable;
   /** Real paths already listed; pass the same set to several calls to list each file once. */
   seen?: Set<string>;
+  /** Counts what folder walks leave out (digests, other file names). */
+  skipped?: SkippedEntries;
 }
 
 /** Normalises user-given endings (`json.gz` → `.json.gz`, lower case). */
@@ -36,6 +38,31 @@ export function normaliseExtensions(extensions: readonly string[] | undefined): 
 export function hasExtension(name: string, extensions: readonly string[]): boolean {
   const lower = name.toLowerCase();
   return extensions.some((e) => lower.endsWith(e));
+}
+
+/**
+ * Objects that Amazon Data Firehose writes to S3 (`stream-1-2023-07-10-12-05-01-<uuid>`, `.gz`
+ * when it compresses) and CloudWatch Logs export tasks write (`…/000000.gz`) carry no `.json`
+ * ending, but hold logs: EventBridge or CloudWatch Logs payloads, WAF logs, exported trails.
+ */
+const FIREHOSE_OBJECT_NAME =
+  /-\d+-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(?:\.gz)?$/i;
+const LOGS_EXPORT_OBJECT_NAME = /(?:^|[\\/])\d{6}\.gz$/;
+
+/**
+ * True for a file a folder walk or S3 listing reads: one of the accepted endings, or a Firehose or
+ * CloudWatch Logs export object name.
+ */
+export function isLogFileName(name: string, extensions: readonly string[]): boolean {
+  return hasExtension(name, extensions) || FIREHOSE_OBJECT_NAME.test(name) || LOGS_EXPORT_OBJECT_NAME.test(name);
+}
+
+/** What a folder walk or listing left out, so an input that lists nothing can say why. */
+export interface SkippedEntries {
+  /** CloudTrail digest files and CloudTrail-Digest folders. */
+  digests: number;
+  /** Files whose names have none of the accepted endings. */
+  otherNames: number;
 }
 
 /**
@@ -160,10 +187,19 @@ export async function* listLocal(paths: readonly string[], opts: LocalOptions = 
         continue;
       }
       if (stats.isDirectory()) {
-        if (name === 'CloudTrail-Digest') continue;
+        if (name === 'CloudTrail-Digest') {
+          if (opts.skipped) opts.skipped.digests += 1;
+          continue;
+        }
         yield* walk(path);
-      } else if (stats.isFile() && hasExtension(name, extensions) && !isDigestPath(path)) {
-        if (await firstVisit(seenFiles, path)) yield fileObject(path, stats.size);
+      } else if (stats.isFile()) {
+        if (isDigestPath(path)) {
+          if (opts.skipped) opts.skipped.digests += 1;
+        } else if (!isLogFileName(name, extensions)) {
+          if (opts.skipped) opts.skipped.otherNames += 1;
+        } else if (await firstVisit(seenFiles, path)) {
+          yield fileObject(path, stats.size);
+        }
       }
     }
   }

@@ -129,7 +129,7 @@ async function* decodeRaw(name: string, raw: NodeJS.ReadableStream | Readable, m
     };
     const gzipped = isGzipHead(first);
     let total = 0;
-    for await (const chunk of gzipped ? gunzip(name, rest()) : rest()) {
+    for await (const chunk of gzipped ? gunzipNested(name, gunzip(name, rest())) : rest()) {
       total += chunk.length;
       if (total > max) {
         throw new InputError(
@@ -189,6 +189,31 @@ async function* gunzip(name: string, input: AsyncGenerator<Buffer>): AsyncGenera
     stop.abort();
     gz.destroy();
   }
+}
+
+/**
+ * Gzip inside gzip, once: Firehose compressing CloudWatch Logs records, which are gzip already,
+ * writes objects whose content is gzip members. Anything else passes through.
+ */
+async function* gunzipNested(name: string, decoded: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let done = false;
+  while (headLen < 2) {
+    const r = await decoded.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    headLen += r.value.length;
+  }
+  const replay = async function* (): AsyncGenerator<Buffer> {
+    yield* head;
+    if (!done) yield* decoded;
+  };
+  if (isGzipHead(Buffer.concat(head, headLen))) yield* gunzip(name, replay());
+  else yield* replay();
 }
 
 async function openRaw(obj: LogObject): Promise<NodeJS.ReadableStream | Readable> {

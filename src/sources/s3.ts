@@ -3,7 +3,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Readable } from 'node:stream';
 import { AwsError, InputError, isNetworkFailure, OffboxError, sdkFailure } from '../errors.js';
 import type { LogObject } from './log-object.js';
-import { hasExtension, isDigestPath, normaliseExtensions } from './local.js';
+import { isDigestPath, isLogFileName, normaliseExtensions, type SkippedEntries } from './local.js';
 
 /** A bucket and key prefix parsed from `s3://bucket/prefix`. */
 export interface S3Location {
@@ -27,6 +27,8 @@ export interface S3Options {
   extensions?: readonly string[];
   /** Keys per ListObjectsV2 page (S3's maximum, 1000, by default). */
   maxKeys?: number;
+  /** Counts the keys the listing leaves out (digests, other names). */
+  skipped?: SkippedEntries;
 }
 
 // Bucket names: 3–63 characters; dots allowed for legacy buckets. Keys are anything.
@@ -227,7 +229,14 @@ export async function* listS3(url: string, opts: S3Options = {}): AsyncGenerator
       const key = item.Key;
       if (key === undefined || key.endsWith('/')) continue;
       const explicit = key === prefix;
-      if (!explicit && (isDigestPath(key) || !hasExtension(key, extensions))) continue;
+      if (!explicit && isDigestPath(key)) {
+        if (opts.skipped) opts.skipped.digests += 1;
+        continue;
+      }
+      if (!explicit && !isLogFileName(key, extensions)) {
+        if (opts.skipped) opts.skipped.otherNames += 1;
+        continue;
+      }
       yield s3Object(client, bucket, key, item.Size, ctx);
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;

@@ -95,8 +95,12 @@ export interface DuckDbFileGroup {
 }
 
 /**
- * DuckDB over local files: delivery files (`{"Records":[…]}`), JSON lines, arrays, and the
- * `_raw` / `result._raw` wrappers of Splunk and Cribl exports, as the native reader expands them.
+ * DuckDB over local files: delivery files (`{"Records":[…]}`), JSON lines, arrays, concatenated
+ * objects, and one level of the export wrappers the native reader expands (cloudtrail/wrappers.ts):
+ * `_raw` / `result._raw` (Splunk, Cribl), lookup-events `CloudTrailEvent` strings, EventBridge
+ * CloudTrail `detail`, CloudWatch Logs `logEvents` / `events` messages, Splunk HEC `event`, and
+ * CloudTrail Lake rows' `eventJson`. Shapes it cannot read (timestamped export lines, base64
+ * payloads, Lake projections) are refused before the query runs (hunt/duckdb.ts).
  */
 export function duckDbEventsSql(dialect: Dialect, groups: readonly DuckDbFileGroup[]): string {
   const reads = groups
@@ -109,17 +113,47 @@ export function duckDbEventsSql(dialect: Dialect, groups: readonly DuckDbFileGro
   const raw = reads.length > 0 ? reads.join('\n    UNION ALL\n    ') : 'SELECT CAST(NULL AS JSON) AS j WHERE false';
   const expand = (from: string) =>
     `SELECT unnest(CASE WHEN json_type(j, '$.Records') = 'ARRAY' THEN CAST(json_extract(j, '$.Records[*]') AS JSON[]) ELSE [j] END) AS j FROM ${from}`;
+  const container = (key: string) =>
+    `WHEN json_type(j, '$.${key}') = 'ARRAY' THEN CAST(json_extract(j, '$.${key}[*]') AS JSON[])`;
+  // As normaliseRecord: a record with an event name or source is an event, never a wrapper.
+  const notEvent = `json_type(j) = 'OBJECT' AND coalesce(json_extract_string(j, '$.eventName'), '') = '' AND coalesce(json_extract_string(j, '$.eventSource'), '') = ''`;
+  const jsonText = (path: string) => `TRY_CAST(json_extract_string(j, '${path}') AS JSON)`;
   const str = (path: string) => `coalesce(e.${path}, '')`;
   return `raw_objects AS (
     ${raw}
   ),
-  top_records AS (${expand('raw_objects')}),
+  top_records AS (
+    SELECT unnest(CASE
+      ${container('Records')}
+      ${container('Events')}
+      ${container('logEvents')}
+      ${container('events')}
+      ${container('QueryResultRows')}
+      ELSE [j] END) AS j
+    FROM raw_objects
+  ),
   unwrapped AS (
     SELECT CASE
       WHEN json_type(j) = 'OBJECT' AND NOT json_exists(j, '$.eventName') AND json_exists(j, '$._raw') THEN
-        CASE WHEN json_type(j, '$._raw') = 'VARCHAR' THEN TRY_CAST(json_extract_string(j, '$._raw') AS JSON) ELSE json_extract(j, '$._raw') END
+        CASE WHEN json_type(j, '$._raw') = 'VARCHAR' THEN ${jsonText('$._raw')} ELSE json_extract(j, '$._raw') END
       WHEN json_type(j) = 'OBJECT' AND NOT json_exists(j, '$.eventName') AND json_exists(j, '$.result._raw') THEN
-        CASE WHEN json_type(j, '$.result._raw') = 'VARCHAR' THEN TRY_CAST(json_extract_string(j, '$.result._raw') AS JSON) ELSE json_extract(j, '$.result._raw') END
+        CASE WHEN json_type(j, '$.result._raw') = 'VARCHAR' THEN ${jsonText('$.result._raw')} ELSE json_extract(j, '$.result._raw') END
+      WHEN ${notEvent} AND json_exists(j, '$.CloudTrailEvent') THEN
+        CASE WHEN json_type(j, '$.CloudTrailEvent') = 'VARCHAR' THEN ${jsonText('$.CloudTrailEvent')} ELSE json_extract(j, '$.CloudTrailEvent') END
+      WHEN ${notEvent} AND json_type(j, '$."detail-type"') = 'VARCHAR' AND json_exists(j, '$.detail') THEN
+        CASE WHEN json_extract_string(j, '$."detail-type"') LIKE '% via CloudTrail' AND json_type(j, '$.detail') = 'OBJECT'
+          THEN json_extract(j, '$.detail') END
+      WHEN ${notEvent} AND json_type(j, '$.message') = 'VARCHAR'
+        AND (json_exists(j, '$.timestamp') OR json_exists(j, '$.ingestionTime') OR json_exists(j, '$.id') OR json_exists(j, '$.eventId')) THEN
+        ${jsonText('$.message')}
+      WHEN ${notEvent} AND json_exists(j, '$.event')
+        AND (json_exists(j, '$.time') OR json_exists(j, '$.host') OR json_exists(j, '$.source') OR json_exists(j, '$.sourcetype')
+          OR json_exists(j, '$.index') OR json_exists(j, '$.fields')) THEN
+        CASE WHEN json_type(j, '$.event') = 'VARCHAR' THEN ${jsonText('$.event')} ELSE json_extract(j, '$.event') END
+      WHEN json_type(j) = 'ARRAY' THEN
+        TRY_CAST(list_filter(list_concat(
+          CAST(json_extract_string(j, '$[*].eventJson') AS VARCHAR[]),
+          CAST(json_extract_string(j, '$[*].eventjson') AS VARCHAR[])), x -> x IS NOT NULL)[1] AS JSON)
       ELSE j END AS j
     FROM top_records
   ),

@@ -44,8 +44,11 @@ export type WebLogItem =
   | { kind: 'request'; request: WebRequest }
   | { kind: 'bad'; line: number; reason: string }
   | { kind: 'skipped'; line: number; what: 'nlb' | 'alb-connection' | 'comment' | 'blank' | 'cloudfront-header' }
-  /** The whole file is not a web log (its first lines are all unrecognised): nothing more is read. */
-  | { kind: 'not-a-web-log'; reason: string };
+  /**
+   * The whole file is not a web log (its first lines are all unrecognised): nothing more is read.
+   * `head` is the file's decoded start, for a caller that says what the file looks like instead.
+   */
+  | { kind: 'not-a-web-log'; reason: string; head: Buffer };
 
 export interface WebLogReadOptions extends Partial<DecodeLimits> {
   /** Longest line read; longer ones are reported and skipped. Default 64 KiB. */
@@ -56,12 +59,22 @@ export interface WebLogReadOptions extends Partial<DecodeLimits> {
   onBytes?: (bytes: number) => void;
 }
 
+/** Decoded bytes kept from a file's start, to say what a file that is not a web log looks like. */
+const HEAD_BYTES = 16 * 1024;
+
 async function* counted(
   chunks: AsyncIterable<Buffer>,
   onBytes: ((bytes: number) => void) | undefined,
+  head: Buffer[],
 ): AsyncGenerator<Buffer> {
+  let kept = 0;
   for await (const chunk of chunks) {
     onBytes?.(chunk.length);
+    if (kept < HEAD_BYTES) {
+      const part = Buffer.from(chunk.subarray(0, HEAD_BYTES - kept));
+      head.push(part);
+      kept += part.length;
+    }
     yield chunk;
   }
 }
@@ -112,8 +125,9 @@ export async function* readWebLog(object: LogObject, options: WebLogReadOptions 
   // binary named on the command line is one warning, not thousands.
   const pending: WebLogItem[] = [];
   let unrecognised = 0;
+  const head: Buffer[] = [];
 
-  for await (const item of splitLines(counted(decoded as AsyncIterable<Buffer>, options.onBytes), maxLineBytes)) {
+  for await (const item of splitLines(counted(decoded as AsyncIterable<Buffer>, options.onBytes, head), maxLineBytes)) {
     let out: WebLogItem;
     if (item.kind === 'too-long') {
       out = {
@@ -165,6 +179,7 @@ export async function* readWebLog(object: LogObject, options: WebLogReadOptions 
       yield {
         kind: 'not-a-web-log',
         reason: `not a web log: the first ${unrecognised} lines are not ALB, Classic ELB, CloudFront, AWS WAF or nginx/Apache lines`,
+        head: Buffer.concat(head),
       };
       return;
     }
@@ -173,6 +188,7 @@ export async function* readWebLog(object: LogObject, options: WebLogReadOptions 
     yield {
       kind: 'not-a-web-log',
       reason: `not a web log: none of its ${pending.length} lines is an ALB, Classic ELB, CloudFront, AWS WAF or nginx/Apache line`,
+      head: Buffer.concat(head),
     };
   }
 }

@@ -6,6 +6,11 @@
 //
 // Gzip bombs under the decoded-size limit (4 GiB) sit in the folder too: three 500 KB files that inflate to
 // 500 MiB each. They hold no records, so nothing is reported, but they must not take memory past the bound.
+//
+// Never silent: a file of the wrong kind among good ones (package.json, an ALB log) is one warning naming
+// what it looks like; a run that reads nothing at all (README.md, package.json, an empty folder, a folder of
+// digests, an ALB log given to scan, an empty stdin) is exit 2 with that message, for scan, exposure, hunt
+// and ssrf alike — where these runs used to say "no findings" and exit 0.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
@@ -128,6 +133,9 @@ before(() => {
   const gzipped = gzipSync(good);
   bad('truncated.json.gz', gzipped.subarray(0, gzipped.length >> 1));
   bad('invalid.json', '{"Records":[{"eventName":');
+  // The wrong kind of JSON entirely: one warning saying what it looks like.
+  copyFileSync(join(ROOT, 'package.json'), join(trail, 'package.json'));
+  badTrailFiles.push('package.json');
   bad('random.json', noise(64 * 1024, 1));
   // Gzip's magic number, then noise: gunzip fails on the header.
   bad('random.json.gz', Buffer.concat([Buffer.from([0x1f, 0x8b]), noise(64 * 1024, 2)]));
@@ -195,6 +203,11 @@ describe('a folder of bad CloudTrail input beside a good file', () => {
     assert.match(run.stderr, /record of \d+ bytes exceeds the 1 MiB record limit/);
     assert.match(run.stderr, /truncated\.json\.gz: gzip data is truncated or corrupt/);
     assert.match(run.stderr, /deep\.json record 0: record nests arrays and objects more than \d+ levels deep/);
+    assert.match(
+      run.stderr,
+      /package\.json: no CloudTrail events: this looks like a JSON object with keys name, version/,
+    );
+    assert.match(run.stderr, /alb-line\.json: no CloudTrail events: this looks like an ALB access log/);
     assert.match(run.stderr, /— \d+ findings? \(.*\); skipped \d+ bad files and \d+ bad records \(listed above\)/);
     assert.ok(run.peakKiB > 0 && run.peakKiB < PEAK_RSS_LIMIT_KIB, `peak RSS ${mib(run.peakKiB)}`);
   });
@@ -281,6 +294,129 @@ describe('a folder of bad web logs beside good ones', () => {
       badWebFiles.some((name) => run.stderr.includes(join(weblogs, name))),
       run.stderr,
     );
+  });
+});
+
+describe('inputs that hold nothing to read are an input error (exit 2), never "no findings"', () => {
+  const nothing = join(work, 'nothing');
+  const readme = join(ROOT, 'README.md');
+  const pkg = join(ROOT, 'package.json');
+  const expected =
+    /offbox reads CloudTrail events: S3 delivery files \{"Records":\[…\]\}, JSON lines or arrays of events, lookup-events output/;
+
+  before(() => {
+    mkdirSync(join(nothing, 'empty'), { recursive: true });
+    const digests = join(nothing, 'digests/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/01/01');
+    mkdirSync(digests, { recursive: true });
+    writeFileSync(
+      join(digests, '111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240101T000000Z.json.gz'),
+      gzipSync('{}'),
+    );
+    writeFileSync(join(nothing, 'empty.json'), '');
+    mkdirSync(join(nothing, 'wrong'));
+    copyFileSync(readme, join(nothing, 'wrong/readme.json'));
+    copyFileSync(pkg, join(nothing, 'wrong/package.json'));
+    // The stolen key's vending and use (12 events) among more records that are not events: mostly rejected.
+    const good = readFileSync(GOOD_TRAIL, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('ASIA5FLZVX4OPVKKVBMX'));
+    const junk = Array.from({ length: good.length + 1 }, (_, n) => `{"line":${n}}`);
+    writeFileSync(join(nothing, 'mostly-junk.json'), [...good, ...junk].join('\n'));
+  });
+
+  const cases: [string, () => string[], RegExp][] = [
+    [
+      'scan README.md',
+      () => ['scan', readme],
+      /^offbox: no CloudTrail events read: \S*README\.md looks like Markdown\/text — /m,
+    ],
+    [
+      'scan package.json',
+      () => ['scan', pkg],
+      /^offbox: no CloudTrail events read: \S*package\.json looks like a JSON object with keys name, version, /m,
+    ],
+    [
+      'scan an empty folder',
+      () => ['scan', join(nothing, 'empty')],
+      /^offbox: no log files in .*empty — folders are read for files ending \.json, /m,
+    ],
+    [
+      'scan a folder of digests only',
+      () => ['scan', join(nothing, 'digests')],
+      /no log files in .*digests \(left out: 1 CloudTrail digest file\)/,
+    ],
+    [
+      'scan an ALB log',
+      () => ['scan', join(work, 'trail/alb-line.json')],
+      /no CloudTrail events read: .*alb-line\.json looks like an ALB access log/,
+    ],
+    [
+      'scan an empty file',
+      () => ['scan', join(nothing, 'empty.json')],
+      /no CloudTrail events read: .*empty\.json is empty/,
+    ],
+    [
+      'scan a folder of wrong files',
+      () => ['scan', join(nothing, 'wrong')],
+      /no CloudTrail events in any of the 2 files read: .*package\.json looks like a JSON object.*; .*readme\.json looks like Markdown\/text/,
+    ],
+    [
+      'exposure README.md',
+      () => ['exposure', readme],
+      /^offbox: no CloudTrail events read: \S*README\.md looks like Markdown\/text/m,
+    ],
+    [
+      'hunt --engine duckdb README.md',
+      () => ['hunt', '--engine', 'duckdb', readme],
+      /^offbox: no CloudTrail events read: \S*README\.md looks like Markdown\/text/m,
+    ],
+    [
+      'hunt --engine duckdb an empty folder',
+      () => ['hunt', '--engine', 'duckdb', join(nothing, 'empty')],
+      /no log files in .*empty/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, async () => {
+      const run = await runCli([...args(), '--format', 'ndjson']);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(run.stderr, message);
+      if (!/no log files/.test(run.stderr)) assert.match(run.stderr, expected);
+    });
+  }
+
+  it('scan of an empty stdin', async () => {
+    const run = await runCli(['scan', '-', '--format', 'ndjson'], { input: '' });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /no CloudTrail events read: stdin is empty/);
+  });
+
+  it('one file whose records are mostly rejected: its findings are printed, and the run is still exit 2', async () => {
+    const run = await runCli(['scan', join(nothing, 'mostly-junk.json'), '--format', 'ndjson']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(parseNdjson(run.stdout).length, 1, 'the real events still give their finding');
+    assert.match(run.stderr, /mostly-junk\.json: most records are not CloudTrail events \(13 of 25 rejected\)/);
+    assert.match(
+      run.stderr,
+      /offbox: no file was read cleanly: the one file with content was unreadable or mostly not CloudTrail events/,
+    );
+  });
+
+  it('ssrf: README.md, a CloudTrail file and an empty folder are not web logs', async () => {
+    const readmeRun = await runCli(['ssrf', readme, '--format', 'ndjson']);
+    assert.equal(readmeRun.code, 2, readmeRun.stderr);
+    assert.match(readmeRun.stderr, /README\.md: not a web log: .*; this looks like Markdown\/text/);
+    assert.match(
+      readmeRun.stderr,
+      /^offbox: no web requests read: the file is not a web log \(warnings above\) — offbox ssrf reads web logs: ALB/m,
+    );
+    const trailRun = await runCli(['ssrf', GOOD_TRAIL, '--format', 'ndjson']);
+    assert.equal(trailRun.code, 2, trailRun.stderr);
+    assert.match(trailRun.stderr, /not a web log: .*; this looks like CloudTrail events/);
+    const emptyRun = await runCli(['ssrf', join(nothing, 'empty'), '--format', 'ndjson']);
+    assert.equal(emptyRun.code, 2, emptyRun.stderr);
+    assert.match(emptyRun.stderr, /no log files in .*empty — folders are read for files ending \.log, /);
   });
 });
 

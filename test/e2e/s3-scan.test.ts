@@ -62,4 +62,14 @@ describe('offbox scan s3://', () => {
     assert.equal(run.code, 2);
     assert.match(run.stderr, /no-such-bucket/);
   });
+
+  it('a prefix that matches nothing is a usage error, never "no findings"', async () => {
+    const run = await runCli(
+      ['scan', `s3://${BUCKET}/AWSLogs/no-such-account/`, '--endpoint-url', endpoint, '--region', 'us-east-1'],
+      { env: AWS_ENV },
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /no log files in s3:\/\/\S+\/AWSLogs\/no-such-account\//);
+  });
 });

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { hasExtension, isDigestPath, normaliseExtensions } from '../../sources/local.js';
+import { isDigestPath, isLogFileName, normaliseExtensions } from '../../sources/local.js';
 import {
   createS3Client,
   parseS3Url,
@@ -114,7 +114,7 @@ export function s3PrefixSource(url: string, opts: S3PrefixOptions = {}): WatchSo
   }
 
   function wanted(key: string): boolean {
-    return !key.endsWith('/') && (key === prefix || (!isDigestPath(key) && hasExtension(key, extensions)));
+    return !key.endsWith('/') && (key === prefix || (!isDigestPath(key) && isLogFileName(key, extensions)));
   }
 
   async function pollFolder(folder: string, checkpoints: Checkpoints, limit: number): Promise<WatchItem[]> {

@@ -5,6 +5,7 @@
 // capped, and every excerpt of the body that ends up in a reason is short.
 
 import { DEFAULT_MAX_NESTING_DEPTH, jsonNestingExceeds } from '../../cloudtrail/nesting.js';
+import { isCloudTrailDetailType } from '../../cloudtrail/wrappers.js';
 
 /** An S3 object a queue message announces: a CloudTrail log file to fetch and read. */
 export interface QueueObjectRef {
@@ -49,14 +50,6 @@ export const DEFAULT_QUEUE_MESSAGE_LIMITS: Readonly<QueueMessageLimits> = {
   maxEnvelopeDepth: 3,
   maxIgnoredReasons: 100,
 };
-
-/** EventBridge detail-types whose `detail` is a CloudTrail record. */
-const CLOUDTRAIL_DETAIL_TYPES = new Set([
-  'AWS API Call via CloudTrail',
-  'AWS Console Sign In via CloudTrail',
-  'AWS Service Event via CloudTrail',
-  'AWS Console Action via CloudTrail',
-]);
 
 const MAX_EXCERPT = 80;
 // S3's own limit on key length (in UTF-8 bytes; checked here in code units, which is never less).
@@ -276,7 +269,8 @@ function readEventBridgeEvent(event: JsonObject, detailType: string, out: Collec
   const detail = field(event, 'detail');
   const from = `EventBridge event from ${typeof source === 'string' ? excerpt(source) : '?'} ${quote(detailType)}`;
 
-  if (CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
+  // The same rule as the file readers (cloudtrail/wrappers.ts): "AWS API Call via CloudTrail" and its kin.
+  if (isCloudTrailDetailType(detailType)) {
     if (!isObject(detail)) out.ignore(`${from} without a detail object`);
     else out.addRecord(detail);
     return;
