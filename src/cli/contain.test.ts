@@ -492,3 +492,161 @@ describe('offbox contain --apply', () => {
     assert.match(output, /ec2:ModifyInstanceMetadataOptions `req-5` 200/);
   });
 });
+
+/** A stored finding on the instance identity credential (as CloudTrail logs it: sessionIssuer …:role/aws:ec2-instance). */
+function identityFinding(): ReturnType<typeof sampleFinding> {
+  return sampleFinding({
+    id: 'f-identity',
+    detector: 'instance-credential-outside-aws',
+    title: `Instance credential used outside AWS: ${INSTANCE} (aws:ec2-instance) from 35.169.66.138`,
+    accountId: '123456789012',
+    principal: {
+      role: 'aws:ec2-instance',
+      roleArn: 'arn:aws:iam::123456789012:role/aws:ec2-instance',
+      sessionName: INSTANCE,
+      instanceId: INSTANCE,
+      accessKeyIds: ['ASIA52GPOBQCD6DF76FQ'],
+      credentialKind: 'ec2-instance-identity',
+      ec2RoleDelivery: ['1.0'],
+    },
+    source: { ip: '35.169.66.138', class: 'aws', vpcEndpointId: '', vpcEndpointAccountId: '', owner: '' },
+    activity: { actions: ['sts:GetCallerIdentity'], regions: ['us-east-1'] },
+    response: {
+      commands: instanceResponseCommands({
+        roleName: 'aws:ec2-instance',
+        accountId: '123456789012',
+        instanceId: INSTANCE,
+        region: 'us-east-2',
+        credentialKind: 'ec2-instance-identity',
+      }),
+    },
+  });
+}
+
+/** A store holding only the identity finding. */
+function identityStore(): string {
+  const file = tempFile('identity.db');
+  const store = openStore(file);
+  try {
+    store.upsertFindings([identityFinding()]);
+  } finally {
+    store.close();
+  }
+  return file;
+}
+
+describe('offbox contain: the instance identity credential', () => {
+  it('--role aws:ec2-instance: no IAM policy on the pseudo-role; says what cannot be revoked; closes, isolates', async () => {
+    const { output, stderr } = await contain(
+      { role: 'aws:ec2-instance', instance: INSTANCE, region: 'us-east-2', account: '123456789012' },
+      { clients: noClients },
+    );
+    assert.match(
+      output,
+      /^Stolen: {4}arn:aws:sts::123456789012:assumed-role\/aws:ec2-instance\/i-0abc123def4567890 — the instance identity credential: it cannot be revoked/m,
+    );
+    assert.match(output, /What cannot be revoked:/);
+    assert.match(
+      output,
+      /Step 1\. Revoke the older sessions of i-0abc123def4567890's instance profile role — find the role first \[not done by --apply: /,
+    );
+    assert.match(
+      output,
+      /Step 2\. Close the path: require IMDSv2 with hop limit 1 on i-0abc123def4567890 \[--apply: ec2:ModifyInstanceMetadataOptions\]/,
+    );
+    assert.match(output, /Step 3\. Isolate i-0abc123def4567890: .*\[not done by --apply: /);
+    assert.match(output, /Step 4\. Verify/);
+    assert.doesNotMatch(output, /aws iam [a-z-]+ --role-name aws:ec2-instance/);
+    assert.match(stderr, /warning: the stolen credential is i-0abc123def4567890's instance identity credential/);
+
+    const markdown = await contain(
+      { role: 'aws:ec2-instance', instance: INSTANCE, region: 'us-east-2', format: 'markdown' },
+      { clients: noClients },
+    );
+    const headings = markdown.output.split('\n').filter((line) => /^#+ [A-Z]/.test(line));
+    assert.deepEqual(headings.slice(0, 4), [
+      '# Containment runbook: instance identity credential — instance `i-0abc123def4567890`',
+      '## Summary',
+      '## What cannot be revoked',
+      '## Timeline',
+    ]);
+    assert.match(markdown.output, /ec2-instance-identity-roles\.html/);
+    const json = JSON.parse(
+      (await contain({ role: 'aws:ec2-instance', instance: INSTANCE, format: 'json' }, { clients: noClients })).output,
+    );
+    assert.equal(json.plan.target.credential, 'instance-identity');
+    assert.equal(json.plan.target.roleName, '');
+    assert.match(json.plan.identity.cannotRevoke, /aws:ec2-instance/);
+  });
+
+  it('--finding on an identity finding: takes the instance profile role from a finding on the same instance', async () => {
+    const db = seededStore(identityFinding());
+    const { output } = await contain({ finding: 'f-identity', db, format: 'json' }, { clients: noClients });
+    const { plan } = JSON.parse(output);
+    assert.equal(plan.target.credential, 'instance-identity');
+    assert.equal(plan.target.roleName, 'web-app-role');
+    assert.equal(plan.target.profileRoleSource, 'finding f-stolen');
+    assert.equal(plan.target.region, 'us-east-2', "the finding's own region");
+    assert.equal(plan.steps[0].sdkCall.input.RoleName, 'web-app-role');
+    assert.deepEqual(
+      plan.steps.map((s: { id: string }) => s.id),
+      ['revoke', 'close-path', 'isolate', 'verify'],
+    );
+  });
+
+  it('--apply on an identity finding revokes the profile role, closes the path, never calls IAM on aws:ec2-instance', async () => {
+    const db = seededStore(identityFinding());
+    const aws = fakeAws();
+    const { stderr } = await contain(
+      { finding: 'f-identity', db, apply: true, yes: true, issuedBefore: CUTOFF, actor: 'alice' },
+      aws.deps,
+    );
+    assert.deepEqual(aws.calls, [
+      'iam:GetRole',
+      'iam:GetRolePolicy',
+      'iam:PutRolePolicy',
+      'ec2:DescribeInstances',
+      'ec2:ModifyInstanceMetadataOptions',
+    ]);
+    assert.match(stderr, /revoke: applied — put AWSRevokeOlderSessions on role web-app-role/);
+    const store = openStore(db);
+    try {
+      const audit = store.listAudit('f-identity');
+      assert.deepEqual(
+        audit.map((a) => [a.action, (a.detail as { outcome: string; roleName: string; credential: string }).roleName]),
+        [
+          ['contain:revoke', 'web-app-role'],
+          ['contain:close-path', 'web-app-role'],
+        ],
+      );
+      assert.equal((audit[0]!.detail as { credential: string }).credential, 'instance-identity');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('--apply without a known profile role: asks only for the EC2 change, skips the revoke, closes the path', async () => {
+    const db = identityStore();
+    const aws = fakeAws();
+    let asked = '';
+    const { stderr } = await contain(
+      { finding: 'f-identity', db, apply: true },
+      { ...aws.deps, interactive: true, confirm: async (question) => ((asked = question), true) },
+    );
+    assert.match(asked, /nothing on IAM: the role of i-0abc123def4567890's instance profile is not known/);
+    assert.doesNotMatch(asked, /iam:PutRolePolicy/);
+    assert.deepEqual(aws.calls, ['ec2:DescribeInstances', 'ec2:ModifyInstanceMetadataOptions']);
+    assert.match(stderr, /revoke: skipped — /);
+  });
+
+  it('refuses the identity role without an instance, and --role NAME that contradicts an identity finding', async () => {
+    await assert.rejects(
+      contain({ role: 'aws:ec2-instance' }),
+      (e: unknown) => e instanceof UsageError && /--instance/.test(e.hint ?? ''),
+    );
+    await assert.rejects(
+      contain({ finding: 'f-identity', db: identityStore(), role: 'web-app-role' }),
+      /contradicts finding f-identity/,
+    );
+  });
+});

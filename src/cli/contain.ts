@@ -11,6 +11,7 @@ import {
   type ContainmentClients,
   type StepResult,
 } from '../respond/apply.js';
+import { identitySessionName } from '../respond/commands.js';
 import { buildContainmentPlan, type ContainInput, type ContainmentPlan } from '../respond/plan.js';
 import { CONTAIN_FORMATS, renderContain, type ContainFormat } from '../respond/render.js';
 import { openStore, type Store } from '../store/store.js';
@@ -35,6 +36,7 @@ export interface ContainCliOptions {
   yes?: boolean;
   actor?: string;
   profile?: string;
+  instanceRole?: string;
 }
 
 /** What a run needs from outside; tests replace each. */
@@ -116,6 +118,15 @@ function pathFindings(store: Store, instanceId: string): Finding[] {
   ).filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
 }
 
+/** Every stored finding on the instance: those on its instance-profile credential name the profile's role. */
+function findingsOnInstance(store: Store, instanceId: string): Finding[] {
+  if (instanceId === '') return [];
+  const lower = instanceId.toLowerCase();
+  return store
+    .listFindings({ search: instanceId, limit: 200, sort: 'lastSeen' })
+    .findings.filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
+}
+
 async function askOnTerminal(question: string): Promise<boolean> {
   const readline = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -129,11 +140,18 @@ async function askOnTerminal(question: string): Promise<boolean> {
 /** The changes --apply is about to make, one line each, for the confirmation question. */
 function pendingWrites(plan: ContainmentPlan): string[] {
   const { target } = plan;
-  const lines = [
-    target.scope === 'role'
-      ? `iam:PutRolePolicy AWSRevokeOlderSessions on role ${target.roleName}: deny every session issued before ${target.issuedBefore} (merged with what is there)`
-      : `iam:PutRolePolicy AWSRevokeOlderSessions on role ${target.roleName}: deny sessions of ${target.instanceId} issued before ${target.issuedBefore} (merged with what is there)`,
-  ];
+  const lines: string[] = [];
+  if (target.roleName === '') {
+    lines.push(
+      `nothing on IAM: the role of ${target.instanceId}'s instance profile is not known, and the identity credential cannot be revoked`,
+    );
+  } else {
+    lines.push(
+      target.scope === 'role'
+        ? `iam:PutRolePolicy AWSRevokeOlderSessions on role ${target.roleName}: deny every session issued before ${target.issuedBefore} (merged with what is there)`
+        : `iam:PutRolePolicy AWSRevokeOlderSessions on role ${target.roleName}: deny sessions of ${target.instanceId} issued before ${target.issuedBefore} (merged with what is there)`,
+    );
+  }
   if (target.instanceId) {
     lines.push(
       `ec2:ModifyInstanceMetadataOptions on ${target.instanceId}${target.region ? ` in ${target.region}` : ''}: HttpTokens=required, hop limit ${target.hopLimit}`,
@@ -152,6 +170,7 @@ function auditDetail(plan: ContainmentPlan, result: StepResult, profile: string 
     roleArn: target.roleArn,
     instanceId: target.instanceId,
     region: target.region,
+    credential: target.credential,
     scope: target.scope,
     issuedBefore: target.issuedBefore,
     hopLimit: target.hopLimit,
@@ -208,8 +227,10 @@ export async function runContain(options: ContainCliOptions, deps: ContainDeps =
       }
     }
     const fromStored = finding ? fromFinding(options, finding) : undefined;
-    const instanceId = fromStored?.instanceId ?? options.instance ?? '';
+    // A session ARN …/aws:ec2-instance/i-… names the instance too.
+    const instanceId = fromStored?.instanceId ?? options.instance ?? identitySessionName(options.role ?? '');
     const inventory = loadInventoryWithStatus(options.inventory);
+    const onInstance = store ? findingsOnInstance(store, instanceId) : [];
     const input = (at: Date): ContainInput => ({
       role: fromStored?.role ?? options.role ?? '',
       ...(options.roleId !== undefined ? { roleId: options.roleId } : {}),
@@ -224,6 +245,8 @@ export async function runContain(options: ContainCliOptions, deps: ContainDeps =
       ...(finding ? { finding } : {}),
       relatedFindings: store ? pathFindings(store, instanceId) : [],
       ...(options.db ? { db: options.db } : {}),
+      ...(options.instanceRole !== undefined ? { instanceRole: options.instanceRole } : {}),
+      ...(store ? { instanceFindings: onInstance } : {}),
     });
     let plan = buildContainmentPlan(input(now()));
     for (const warning of plan.warnings) statusUntrusted(`warning: ${warning}`);
@@ -304,12 +327,19 @@ export function registerContain(program: Command): void {
     .description(
       'cut a stolen role credential off: revoke its sessions, require IMDSv2, verify (dry run: prints the plan; --apply performs it)',
     )
-    .option('--role <name>', 'the role whose credential was stolen (name or ARN)')
+    .option(
+      '--role <name>',
+      'the role whose credential was stolen (name or ARN; aws:ec2-instance for the instance identity credential)',
+    )
     .option('--instance <id>', 'the instance it was stolen from (the stolen session is named after it)')
     .option('--issued-before <time>', 'revoke sessions issued before this ISO 8601 time (default: now)')
     .option('--account <id>', 'the account of the role (checked under --apply)')
     .option('--region <region>', 'region of the instance (default: inventory, the finding, or the profile)')
     .option('--role-id <id>', "the role's unique id (AROA…) for --narrow; --apply reads it otherwise")
+    .option(
+      '--instance-role <name>',
+      "with --role aws:ec2-instance: the role of the instance's instance profile, whose older sessions are revoked (default: inventory, stored findings)",
+    )
     .option('--narrow', "deny only the instance's sessions (aws:userId = ROLEID:INSTANCE) instead of every session")
     .option('--hop-limit <n>', 'IMDS hop limit to set: 1, or 2 when containers need the instance role', '1')
     .option('--finding <id>', 'take role, instance, account and region from this stored finding (needs --db)')

@@ -1,4 +1,4 @@
-import { instanceResponseCommands, shellQuote } from '../respond/commands.js';
+import { commandRegion, instanceResponseCommands, regionNote, regionOption, shellQuote } from '../respond/commands.js';
 import type { DecodingStep } from '../weblogs/decode.js';
 import {
   findMetadataTarget,
@@ -185,9 +185,13 @@ export const imdsSsrfAttempt: WebDetector = {
       if (backend.instanceId === '') {
         unknownBackends += 1;
         if (backend.address !== '' && unknownBackends <= 3) {
+          if (!backend.region && unknownBackends === 1) {
+            commands.push('# the region of the application is unknown: replace REGION with the region it runs in');
+          }
           commands.push(
             `aws ec2 describe-instances --filters Name=private-ip-address,Values=${shellQuote(backend.address)} ` +
-              `--query 'Reservations[].Instances[].[InstanceId,MetadataOptions.HttpTokens,IamInstanceProfile.Arn]' --output text`,
+              `--query 'Reservations[].Instances[].[InstanceId,MetadataOptions.HttpTokens,IamInstanceProfile.Arn]' --output text` +
+              regionOption(commandRegion(backend.region)),
           );
         }
         continue;
@@ -202,17 +206,19 @@ export const imdsSsrfAttempt: WebDetector = {
           }),
         );
       } else {
-        const region = backend.region ? ` --region ${shellQuote(backend.region)}` : '';
+        const region = commandRegion(backend.region);
+        const note = regionNote(region, backend.instanceId);
+        if (note) commands.push(note);
         commands.push(
           `aws ec2 modify-instance-metadata-options --instance-id ${shellQuote(backend.instanceId)} ` +
-            `--http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled${region}`,
+            `--http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled${regionOption(region)}`,
         );
       }
     }
     if (aggregate.backends.size === 0 || unknownBackends > 0) {
       commands.push(
         '# require IMDSv2 on the instance(s) serving this application: aws ec2 modify-instance-metadata-options ' +
-          '--instance-id INSTANCE_ID --http-tokens required --http-put-response-hop-limit 1',
+          '--instance-id INSTANCE_ID --http-tokens required --http-put-response-hop-limit 1 --region REGION',
       );
     }
     if (target === 'aws-ecs' || target === 'aws-eks-pod-identity') {

@@ -538,6 +538,37 @@ describe(DETECTOR, () => {
       assert.equal(f.confidence, 'medium');
       assert.ok(atLeast(f.severity, 'high'), `${f.severity}: medium, raised for reconnaissance`);
       assertReason(f, /offensive tooling \(Kali Linux\)/, 'names the tooling');
+      const commands = f.response.commands;
+      assert.ok(
+        !commands.some((c) =>
+          /iam put-role-policy --role-name 'aws:ec2-instance'|--role-name aws:ec2-instance/.test(c),
+        ),
+      );
+      assert.ok(
+        commands.some((c) => /cannot be revoked/.test(c)),
+        'says plainly what cannot be revoked',
+      );
+      for (const c of commands.filter((line) => line.startsWith('aws ec2 '))) assert.match(c, /--region \S+/, c);
+    });
+
+    it('the identity credential’s response revokes the instance profile role the trail shows EC2 vending to the same instance', async () => {
+      const result = await scan([
+        [
+          ec2Vending(WEB, WEB.keyV2, at('09:00')),
+          identityRoleCall(WEB.instanceId, {
+            accessKeyId: 'ASIA3XFRBF23IDENT9K2',
+            sourceIp: ATTACKER.ec2SameRegion,
+            eventTime: at('10:40'),
+            eventSource: 'ec2.amazonaws.com',
+            eventName: 'DescribeInstances',
+          }),
+        ],
+      ]);
+      const f = only(result, DETECTOR);
+      const revoke = f.response.commands.filter((c) => c.startsWith('aws iam put-role-policy'));
+      assert.equal(revoke.length, 1, f.response.commands.join('\n'));
+      assert.match(revoke[0]!, /--role-name web-app-role /);
+      assert.ok(f.response.commands.some((c) => /modify-instance-metadata-options .*--region us-east-1/.test(c)));
     });
 
     it('a bastion or Cloud9-style box where a person also works: not learned, but not “foreign, the agents call from elsewhere” either', async () => {

@@ -65,7 +65,6 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
   }
   const credential = first.credential;
   const vendingEventIds = sortedUnique(observations.map((o) => o.credential.vending?.eventId ?? ''));
-  const region = observations.find((o) => o.credential.vending?.region)?.credential.vending?.region ?? '';
   // A finding folded over a role and an address range covers every instance or workload of the role there:
   // the first use speaks for the rest, with a summary of them.
   const folded = verdicts[0]?.aggregateAs !== undefined;
@@ -126,32 +125,60 @@ function buildFinding(key: FindingKey, aggregate: FindingAggregate, ctx: Detecti
     },
     attack: detector.attack,
     response: {
-      commands: responseCommands(
-        credential.roleName,
-        key.accountId,
-        instanceId,
-        region,
-        isInstanceCredential(credential.kind),
-      ),
+      commands: responseCommands(credential, key.accountId, instanceId, folded, observations, ctx),
     },
   };
 }
 
-/** Revoke the role of the used session; for an instance's credential, also close the metadata path. */
+/**
+ * Revoke the role of the used session; for an instance's credential, also close the metadata path, in the
+ * instance's region (inventory, vending event, the region the credential was issued in), else the one region
+ * the calls went to.
+ */
 function responseCommands(
-  roleName: string,
+  credential: Observation['credential'],
   accountId: string,
   instanceId: string,
-  region: string,
-  isInstance: boolean,
+  folded: boolean,
+  observations: readonly Observation[],
+  ctx: DetectionContext,
 ): string[] {
-  if (!roleName) return [];
+  if (!credential.roleName) return [];
+  const isInstance = isInstanceCredential(credential.kind);
+  const target = isInstance || instanceId ? instanceId : '';
+  const facts = target ? ctx.ownership.instances.get(target) : undefined;
+  const region =
+    facts?.region ||
+    observations.find((o) => o.credential.vending?.region)?.credential.vending?.region ||
+    observations.find((o) => o.credential.issuedRegion)?.credential.issuedRegion ||
+    '';
   return instanceResponseCommands({
-    roleName,
+    roleName: credential.roleName,
     accountId,
-    instanceId: isInstance || instanceId ? instanceId : '',
+    instanceId: target,
     region,
+    credentialKind: credential.kind,
+    callRegions: folded ? [] : sortedUnique(observations.flatMap((o) => [...o.usage.regions])),
+    profileRoleName: credential.kind === 'ec2-instance-identity' && target ? profileRoleOf(target, ctx) : undefined,
   });
+}
+
+/**
+ * The role of an instance's instance profile: from the inventory (instance → profile → role), else from
+ * the trail (the role EC2 vended a session named after the instance).
+ */
+function profileRoleOf(instanceId: string, ctx: DetectionContext): string | undefined {
+  const profileArn = ctx.ownership.instances.get(instanceId)?.instanceProfileArn ?? '';
+  const fromInventory = ctx.ownership.roleOfInstanceProfile(profileArn)?.roleName;
+  if (fromInventory) return fromInventory;
+  const session = instanceId.toLowerCase();
+  let latest: { roleArn: string; issuedAtMs: number } | undefined;
+  for (const record of ctx.vending.values()) {
+    if (record.issuer !== 'ec2' || record.sessionName.toLowerCase() !== session) continue;
+    if (!latest || record.issuedAtMs > latest.issuedAtMs) latest = record;
+  }
+  const roleName = latest?.roleArn.split('/').pop();
+  return roleName || undefined;
 }
 
 /** Usages arrive in file order; a finding must read the same whatever that order was. */

@@ -406,3 +406,172 @@ describe('exposureFinding', () => {
     assert.notEqual(f.severity, 'critical');
   });
 });
+
+/**
+ * A call signed with the EC2 instance identity credential, shaped as CloudTrail logs it: the session
+ * `assumed-role/aws:ec2-instance/i-…`, principalId `ACCOUNT:aws:ec2-instance:i-…`, a sessionIssuer naming the
+ * reserved role, and ec2RoleDelivery. Real example: the public write-ups of Hack The Box's
+ * "Heartbreaker-Denouement" trail (an SSRF read /identity-credentials/ec2/security-credentials/ec2-instance;
+ * sts:GetCallerIdentity followed from outside with ec2RoleDelivery "1.0").
+ */
+function identityCall(
+  instanceId: string,
+  key: string,
+  delivery: '1.0' | '2.0',
+  fields: { eventTime?: string; sourceIp?: string; eventSource?: string; eventName?: string; region?: string } = {},
+): Record<string, unknown> {
+  return {
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `${ACCOUNT}:aws:ec2-instance:${instanceId}`,
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/aws:ec2-instance/${instanceId}`,
+      accountId: ACCOUNT,
+      accessKeyId: key,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: `${ACCOUNT}:aws:ec2-instance`,
+          arn: `arn:aws:iam::${ACCOUNT}:role/aws:ec2-instance`,
+          accountId: ACCOUNT,
+          userName: 'aws:ec2-instance',
+        },
+        webIdFederationData: {},
+        attributes: { creationDate: '2024-05-01T09:08:12Z', mfaAuthenticated: 'false' },
+        ec2RoleDelivery: delivery,
+      },
+    },
+    eventTime: fields.eventTime ?? '2024-05-01T10:12:16Z',
+    eventSource: fields.eventSource ?? 'sts.amazonaws.com',
+    eventName: fields.eventName ?? 'GetCallerIdentity',
+    awsRegion: fields.region ?? 'us-east-1',
+    sourceIPAddress: fields.sourceIp ?? '35.169.66.138',
+    userAgent:
+      'aws-cli/1.29.54 md/Botocore#1.31.54 md/awscrt#1.0.0.dev0 ua/2.0 os/linux#6.3.0-kali1-cloud-amd64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy botocore/1.31.54',
+    requestParameters: null,
+    responseElements: null,
+    requestID: 'd4b8759c-1d59-4136-a7eb-ac0e225b6d3e',
+    eventID: `identity-${key}-${fields.eventTime ?? '10:12:16'}`,
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+  };
+}
+
+describe('buildExposureReport: the instance identity credential (aws:ec2-instance)', () => {
+  it('its 1.0 delivery proves IMDSv1 open, with a reason saying so, even when the role keys are 2.0', async () => {
+    const id = 'i-0bdf91168b50e943e';
+    const r = await report([
+      identityCall(id, 'ASIAIDENTITY00000001', '1.0'),
+      identityCall(id, 'ASIAIDENTITY00000001', '1.0', { eventTime: '2024-05-01T10:12:34Z' }),
+      ...keyUse(id, 'EC2DatabaseConnection', 'ASIAROLEV2KEY0000001', '2.0', 2),
+    ]);
+    const listed = item(r, id);
+    assert.equal(listed.status, 'open');
+    assert.equal(listed.imdsv1.calls, 2, 'identity 1.0 calls count as IMDSv1 deliveries');
+    assert.equal(listed.identityImdsv1.calls, 2);
+    assert.deepEqual(listed.identityImdsv1.accessKeyIds, ['ASIAIDENTITY00000001']);
+    assert.equal(listed.imdsv2.calls, 2);
+    assert.equal(
+      listed.role.name,
+      'EC2DatabaseConnection',
+      'the role comes from the role keys, never aws:ec2-instance',
+    );
+    const line = listed.reasons.find((x) => x.startsWith('ec2RoleDelivery 1.0 on the instance identity credential'));
+    assert.ok(line, listed.reasons.join('\n'));
+    assert.match(line, /aws:ec2-instance\/i-0bdf91168b50e943e/);
+    assert.match(line, /2 calls with ASIAIDENTITY00000001 from 2024-05-01T10:12:16Z to 2024-05-01T10:12:34Z/);
+    assert.ok(
+      !listed.reasons.some((x) => x.startsWith('ec2RoleDelivery 1.0 (credentials fetched through IMDSv1)')),
+      'no role-key 1.0 line: the role keys were 2.0',
+    );
+    assert.ok(listed.reasons.some((x) => x.startsWith('ec2RoleDelivery 2.0: 2 calls')));
+    assert.ok(
+      listed.reasons.some((x) => /^1 of the 1\.0 calls|^2 of the 1\.0 calls/.test(x)),
+      'used from outside AWS: the theft is pointed at offbox scan',
+    );
+    const finding = exposureFinding(listed, 'sync');
+    assert.equal(finding.exposure.identityImdsv1Calls, 2);
+    assert.equal(finding.exposure.imdsv1Calls, 2);
+    assert.match(finding.title, /2 calls with 1\.0 keys/);
+  });
+
+  it('counts both credentials when both came through IMDSv1, and keeps their lines apart', async () => {
+    const id = 'i-00000000000000031';
+    const r = await report(
+      [
+        ...keyUse(id, 'data-role', 'ASIAROLEV1KEY0000001', '1.0', 3),
+        identityCall(id, 'ASIAIDENTITY00000002', '1.0', {
+          eventSource: 'ssm.amazonaws.com',
+          eventName: 'UpdateInstanceInformation',
+          sourceIp: '54.80.0.10',
+        }),
+      ],
+      inventory([instance(id, DATA, { publicIps: ['54.80.0.10'] })]),
+    );
+    const listed = item(r, id);
+    assert.equal(listed.imdsv1.calls, 4);
+    assert.equal(listed.identityImdsv1.calls, 1);
+    assert.deepEqual(listed.imdsv1.accessKeyIds, ['ASIAIDENTITY00000002', 'ASIAROLEV1KEY0000001']);
+    assert.ok(
+      listed.reasons.some((x) => x.startsWith('ec2RoleDelivery 1.0 (credentials fetched') && x.includes('3 calls')),
+    );
+    assert.ok(
+      listed.reasons.some(
+        (x) => x.startsWith('ec2RoleDelivery 1.0 on the instance identity credential') && x.includes('1 call '),
+      ),
+    );
+    assert.equal(listed.role.name, 'data-role');
+    assert.equal(listed.role.source, 'inventory');
+  });
+
+  it('identity 1.0 on an instance the inventory now shows IMDSv2-only is fixed-verify; 2.0 alone is not listed', async () => {
+    const fixed = 'i-00000000000000032';
+    const v2only = 'i-00000000000000033';
+    const required = { httpTokens: 'required', hopLimit: 1, httpEndpoint: 'enabled', httpProtocolIpv6: 'disabled' };
+    const r = await report(
+      [identityCall(fixed, 'ASIAIDENTITY00000003', '1.0'), identityCall(v2only, 'ASIAIDENTITY00000004', '2.0')],
+      inventory([instance(fixed, DATA, { metadata: required }), instance(v2only, DATA, { metadata: required })]),
+    );
+    assert.deepEqual(
+      r.items.map((i) => i.instanceId),
+      [fixed],
+    );
+    assert.equal(item(r, fixed).status, 'fixed-verify');
+    assert.equal(item(r, fixed).severity, 'low');
+  });
+
+  it('without inventory identity-only 1.0 is listed (role unknown); with an inventory showing no profile it is info', async () => {
+    const bare = 'i-00000000000000034';
+    const unknown = 'i-00000000000000035';
+    const withoutInventory = await report([identityCall(unknown, 'ASIAIDENTITY00000005', '1.0')]);
+    const u = item(withoutInventory, unknown);
+    assert.equal(u.role.source, 'none');
+    assert.equal(u.severity, 'medium', 'a role may exist: not known');
+    assert.ok(!u.reasons.some((x) => x.includes('aws:ec2-instance') && x.startsWith('role')));
+
+    const noProfile = await report(
+      [identityCall(bare, 'ASIAIDENTITY00000006', '1.0')],
+      inventory([instance(bare, undefined)]),
+    );
+    const b = item(noProfile, bare);
+    assert.equal(b.severity, 'info');
+    assert.equal(b.status, 'open');
+    assert.ok(b.reasons.some((x) => x.startsWith('ec2RoleDelivery 1.0 on the instance identity credential')));
+  });
+
+  it('the SSM agent calling with the identity credential gives the instance region', async () => {
+    const id = 'i-00000000000000036';
+    const r = await report([
+      identityCall(id, 'ASIAIDENTITY00000007', '1.0', {
+        eventSource: 'ssm.amazonaws.com',
+        eventName: 'UpdateInstanceInformation',
+        region: 'eu-west-1',
+        sourceIp: '52.16.0.10',
+      }),
+    ]);
+    assert.equal(item(r, id).region, 'eu-west-1');
+    assert.match(item(r, id).commands.at(-1)!, /--region eu-west-1$/);
+  });
+});

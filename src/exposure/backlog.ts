@@ -53,8 +53,14 @@ export interface ExposureItem {
   /** Inventory MetadataOptions: true = HttpTokens optional, false = required or endpoint disabled, undefined = not known. */
   allowsImdsv1: boolean | undefined;
   metadata: InstanceFacts['metadata'];
+  /** Every call made with keys fetched through IMDSv1: the instance profile role's and the identity credential's. */
   imdsv1: DeliveryActivity;
   imdsv2: DeliveryActivity;
+  /**
+   * The part of `imdsv1` made with the instance identity credential (`aws:ec2-instance`): fetched through
+   * IMDSv1 too, so proof that IMDSv1 is open on the instance whatever its role's keys show.
+   */
+  identityImdsv1: DeliveryActivity;
   role: {
     name: string;
     arn: string;
@@ -157,8 +163,15 @@ interface Evidence {
   /** Regions the SSM agent of the instance called: the agent talks to its own region. */
   agentRegions: Map<string, number>;
   ecsOnEc2: boolean;
+  /** Both credentials of the instance: the profile role's and the identity credential's. */
   v1: Accumulator;
   v2: Accumulator;
+  /** The instance profile role's keys only. */
+  roleV1: Accumulator;
+  roleV2: Accumulator;
+  /** The instance identity credential's keys only. */
+  identityV1: Accumulator;
+  identityV2: Accumulator;
 }
 
 function accumulator(): Accumulator {
@@ -236,7 +249,11 @@ function activity(acc: Accumulator): DeliveryActivity {
 
 const AGENT_ACTIONS = ['ssm:', 'ec2messages:', 'ssmmessages:'];
 
-/** Folds the usages of EC2 instance credentials into one record per instance. */
+/**
+ * Folds the usages of EC2 instance credentials into one record per instance: the instance profile role's
+ * sessions and the instance identity credential's (`aws:ec2-instance`). Both are fetched from the same
+ * metadata service, so a 1.0 delivery of either proves IMDSv1 open; only the role's sessions name the role.
+ */
 function collectEvidence(
   usages: Iterable<Usage>,
   vending: VendingIndex,
@@ -245,7 +262,8 @@ function collectEvidence(
   const byInstance = new Map<string, Evidence>();
   for (const usage of usages) {
     const credential = classifyCredential(usage.identity, usage.firstUserAgent, vending);
-    if (credential.kind !== 'ec2-instance' || !credential.instanceId) continue;
+    const identity = credential.kind === 'ec2-instance-identity';
+    if ((credential.kind !== 'ec2-instance' && !identity) || !credential.instanceId) continue;
     let evidence = byInstance.get(credential.instanceId);
     if (!evidence) {
       evidence = {
@@ -258,11 +276,18 @@ function collectEvidence(
         ecsOnEc2: false,
         v1: accumulator(),
         v2: accumulator(),
+        roleV1: accumulator(),
+        roleV2: accumulator(),
+        identityV1: accumulator(),
+        identityV2: accumulator(),
       };
       byInstance.set(credential.instanceId, evidence);
     }
-    evidence.roleArn ||= credential.roleArn;
-    evidence.roleName ||= credential.roleName;
+    // The identity role (aws:ec2-instance) is the same for every instance: it says nothing of the instance's role.
+    if (!identity) {
+      evidence.roleArn ||= credential.roleArn;
+      evidence.roleName ||= credential.roleName;
+    }
     evidence.accountId ||= usage.accountId;
     if (credential.vending?.issuer === 'ec2' && credential.vending.region)
       evidence.vendingRegion ||= credential.vending.region;
@@ -274,8 +299,14 @@ function collectEvidence(
     const vendingEventId = credential.vending?.issuer === 'ec2' ? credential.vending.eventId : '';
     // One key has one delivery path; a usage naming both (never seen) counts on both sides.
     const judgement = judgements?.get(usage) ?? '';
-    if (usage.ec2RoleDelivery.has('1.0')) add(evidence.v1, usage, credential.accessKeyId, vendingEventId, judgement);
-    if (usage.ec2RoleDelivery.has('2.0')) add(evidence.v2, usage, credential.accessKeyId, vendingEventId, judgement);
+    for (const [delivery, all, own] of [
+      ['1.0', evidence.v1, identity ? evidence.identityV1 : evidence.roleV1],
+      ['2.0', evidence.v2, identity ? evidence.identityV2 : evidence.roleV2],
+    ] as const) {
+      if (!usage.ec2RoleDelivery.has(delivery)) continue;
+      add(all, usage, credential.accessKeyId, vendingEventId, judgement);
+      add(own, usage, credential.accessKeyId, vendingEventId, judgement);
+    }
   }
   return byInstance;
 }
@@ -411,6 +442,9 @@ export function buildExposureReport(inputs: ExposureInputs): ExposureReport {
     const facts = ownership.instances.get(instanceId);
     const v1 = activity(ev?.v1 ?? accumulator());
     const v2 = activity(ev?.v2 ?? accumulator());
+    const roleV1 = activity(ev?.roleV1 ?? accumulator());
+    const identityV1 = activity(ev?.identityV1 ?? accumulator());
+    const identityV2Calls = ev?.identityV2.calls ?? 0;
     const seen = v1.calls > 0;
     const allows = allowsImdsv1(facts?.metadata);
     const accountId = facts?.accountId || ev?.accountId || '';
@@ -436,7 +470,10 @@ export function buildExposureReport(inputs: ExposureInputs): ExposureReport {
         : profileName
           ? { name: profileName, arn: '', source: 'profile-name' }
           : { name: '', arn: '', source: 'none' };
-    const hasRole = role.source !== 'none' || seen;
+    // Role keys prove a role; identity keys alone do not (every instance has an identity credential), so
+    // an inventory that shows no instance profile is believed.
+    const profileKnownAbsent = facts?.source.startsWith('inventory') === true && !facts.instanceProfileArn;
+    const hasRole = role.source !== 'none' || roleV1.calls > 0 || (seen && !profileKnownAbsent);
     const assessed = assess(roleFacts);
     const privilege =
       !roleFacts && hasIam && role.name
@@ -462,12 +499,23 @@ export function buildExposureReport(inputs: ExposureInputs): ExposureReport {
 
     const reasons: string[] = [`${privilege.tier}: ${privilege.explanation}`];
     if (seen) {
-      const ago = Math.floor((now.getTime() - v1.lastMs) / DAY_MS);
-      reasons.push(
-        `ec2RoleDelivery 1.0 (credentials fetched through IMDSv1): ${v1.calls} call${v1.calls === 1 ? '' : 's'} with ` +
-          `${listWithMore(v1.accessKeyIds, MAX_LISTED_KEYS)} from ${v1.firstSeen} to ${v1.lastSeen}` +
-          (ago >= 1 ? ` (${ago} day${ago === 1 ? '' : 's'} ago)` : ''),
-      );
+      const ago = (activity: DeliveryActivity): string => {
+        const days = Math.floor((now.getTime() - activity.lastMs) / DAY_MS);
+        return days >= 1 ? ` (${days} day${days === 1 ? '' : 's'} ago)` : '';
+      };
+      if (roleV1.calls > 0) {
+        reasons.push(
+          `ec2RoleDelivery 1.0 (credentials fetched through IMDSv1): ${roleV1.calls} call${roleV1.calls === 1 ? '' : 's'} with ` +
+            `${listWithMore(roleV1.accessKeyIds, MAX_LISTED_KEYS)} from ${roleV1.firstSeen} to ${roleV1.lastSeen}${ago(roleV1)}`,
+        );
+      }
+      if (identityV1.calls > 0) {
+        reasons.push(
+          `ec2RoleDelivery 1.0 on the instance identity credential (aws:ec2-instance/${instanceId}, fetched through IMDSv1 like the role's): ` +
+            `${identityV1.calls} call${identityV1.calls === 1 ? '' : 's'} with ${listWithMore(identityV1.accessKeyIds, MAX_LISTED_KEYS)} ` +
+            `from ${identityV1.firstSeen} to ${identityV1.lastSeen}${ago(identityV1)} — IMDSv1 answers on this instance`,
+        );
+      }
       if (inputs.sourceJudgements) {
         if (v1.onBoxUserAgents.length > 0)
           reasons.push(
@@ -485,7 +533,8 @@ export function buildExposureReport(inputs: ExposureInputs): ExposureReport {
     }
     reasons.push(
       v2.calls > 0
-        ? `ec2RoleDelivery 2.0: ${v2.calls} call${v2.calls === 1 ? '' : 's'} with ${listWithMore(v2.accessKeyIds, MAX_LISTED_KEYS)}`
+        ? `ec2RoleDelivery 2.0: ${v2.calls} call${v2.calls === 1 ? '' : 's'} with ${listWithMore(v2.accessKeyIds, MAX_LISTED_KEYS)}` +
+            (identityV2Calls > 0 ? ` (${identityV2Calls} with the instance identity credential)` : '')
         : 'no ec2RoleDelivery 2.0 call seen',
     );
     if (facts?.metadata) {
@@ -540,6 +589,7 @@ export function buildExposureReport(inputs: ExposureInputs): ExposureReport {
       metadata: facts?.metadata,
       imdsv1: v1,
       imdsv2: v2,
+      identityImdsv1: identityV1,
       role,
       privilege,
       internet,

@@ -16,6 +16,8 @@ export interface ExposureDetails {
   score: number;
   explanation: string;
   imdsv1Calls: number;
+  /** Of `imdsv1Calls`, those made with the instance identity credential (aws:ec2-instance). */
+  identityImdsv1Calls: number;
   imdsv2Calls: number;
   imdsv2AccessKeyIds: string[];
   httpTokens: string;
@@ -101,6 +103,7 @@ export function exposureFinding(item: ExposureItem, ipRangesSyncToken: string): 
       score: item.privilege.score,
       explanation: item.privilege.explanation,
       imdsv1Calls: item.imdsv1.calls,
+      identityImdsv1Calls: item.identityImdsv1.calls,
       imdsv2Calls: item.imdsv2.calls,
       imdsv2AccessKeyIds: item.imdsv2.accessKeyIds,
       httpTokens: item.metadata?.httpTokens ?? '',

@@ -310,3 +310,67 @@ describe('applyContainmentPlan', () => {
     }
   });
 });
+
+describe('applyContainmentPlan: the instance identity credential', () => {
+  it('revokes the instance profile role and requires IMDSv2; no IAM call ever names aws:ec2-instance', async () => {
+    const aws = fakeAws();
+    const p = plan({ role: 'aws:ec2-instance', instanceRole: 'EC2DatabaseConnection' });
+    const results = await applyContainmentPlan(p, aws.clients, { now: () => NOW });
+    assert.deepEqual(aws.calls, [
+      'iam:GetRole',
+      'iam:GetRolePolicy',
+      'iam:PutRolePolicy',
+      'ec2:DescribeInstances',
+      'ec2:ModifyInstanceMetadataOptions',
+    ]);
+    for (const input of aws.inputs) assert.notEqual(input['RoleName'], 'aws:ec2-instance');
+    assert.equal(aws.inputs[2]!['RoleName'], 'EC2DatabaseConnection');
+    assert.deepEqual(
+      results.map((r) => [r.step, r.outcome]),
+      [
+        ['revoke', 'applied'],
+        ['close-path', 'applied'],
+      ],
+    );
+    // Idempotent like the ordinary plan: a second run reads and writes nothing.
+    const again = await applyContainmentPlan(p, aws.clients, { now: () => NOW });
+    assert.deepEqual(
+      again.map((r) => [r.step, r.outcome]),
+      [
+        ['revoke', 'unchanged'],
+        ['close-path', 'unchanged'],
+      ],
+    );
+  });
+
+  it('without the profile role: the revoke is skipped and recorded, the path is still closed', async () => {
+    const aws = fakeAws();
+    const steps: StepResult[] = [];
+    const results = await applyContainmentPlan(plan({ role: 'aws:ec2-instance' }), aws.clients, {
+      now: () => NOW,
+      onStep: (r) => steps.push(r),
+    });
+    assert.deepEqual(aws.calls, ['ec2:DescribeInstances', 'ec2:ModifyInstanceMetadataOptions']);
+    assert.deepEqual(
+      results.map((r) => [r.step, r.outcome]),
+      [
+        ['revoke', 'skipped'],
+        ['close-path', 'applied'],
+      ],
+    );
+    assert.match(results[0]!.summary, /not known.*cannot be revoked/);
+    assert.equal(steps.length, 2, 'the skipped step is reported too');
+  });
+
+  it('refuses any IAM write to aws:ec2-instance, whatever the plan says, before any call', async () => {
+    const aws = fakeAws();
+    const forged = plan();
+    forged.target.roleName = 'aws:ec2-instance';
+    await assert.rejects(applyContainmentPlan(forged, aws.clients, { now: () => NOW }), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /never writes an IAM policy to aws:ec2-instance/);
+      return true;
+    });
+    assert.deepEqual(aws.calls, []);
+  });
+});

@@ -2,10 +2,11 @@
  * `offbox contain --apply`: performs steps 1 and 2 of a containment plan with the AWS SDK, in that order
  * (revoke before closing the path), reading first so that a repeated run writes nothing. It only ever
  * puts the AWSRevokeOlderSessions inline policy (merged with what is there) and modifies instance
- * metadata options: it never deletes a role, a policy or an instance.
+ * metadata options: it never deletes a role, a policy or an instance, never isolates an instance, and
+ * never calls IAM on the reserved instance identity role.
  */
 import { AwsError, isNetworkFailure, OffboxError, sdkFailure, UsageError } from '../errors.js';
-import { REVOKE_POLICY_NAME } from './commands.js';
+import { INSTANCE_IDENTITY_ROLE, isInstanceIdentityRole, REVOKE_POLICY_NAME } from './commands.js';
 import type { ContainmentPlan, ContainmentTarget } from './plan.js';
 import { isServiceLinked } from './plan.js';
 import {
@@ -239,6 +240,22 @@ class StepFailed extends Error {
 export function checkApplicable(plan: ContainmentPlan): void {
   const { target } = plan;
   const revoke = plan.steps.find((s) => s.id === 'revoke');
+  if (isInstanceIdentityRole(target.roleName)) {
+    throw new UsageError(
+      `--apply never writes an IAM policy to ${INSTANCE_IDENTITY_ROLE}: it is the reserved instance identity role, not an IAM role a policy can be attached to`,
+      `name the instance instead (offbox contain --role ${INSTANCE_IDENTITY_ROLE} --instance i-…): the plan revokes its instance profile's role and requires IMDSv2`,
+    );
+  }
+  if (target.credential === 'instance-identity') {
+    if (target.instanceId === '' || !target.instanceIdValid) {
+      throw new UsageError(
+        `--apply refuses instance id ${JSON.stringify(target.instanceId)}: not an EC2 instance id`,
+        'pass the instance the identity credential belongs to with --instance',
+      );
+    }
+    // Without the profile's role the revoke is skipped and only the path is closed.
+    if (target.roleName === '') return;
+  }
   if (target.serviceLinked) {
     throw new UsageError(
       `role ${target.roleName} is a service-linked role: AWS does not allow revoking its sessions`,
@@ -269,6 +286,14 @@ async function revoke(
   const failed = (error: OffboxError): never => {
     throw new StepFailed(error);
   };
+  if (isInstanceIdentityRole(roleName)) {
+    failed(
+      new UsageError(
+        `${INSTANCE_IDENTITY_ROLE} is the reserved instance identity role: no IAM call was made`,
+        'contain the instance instead: offbox contain --role aws:ec2-instance --instance i-…',
+      ),
+    );
+  }
   let role: { RoleId?: string; Arn?: string; Path?: string } | undefined;
   try {
     role = (await recorder.call('iam', 'GetRole', { RoleName: roleName }, () => iam.getRole({ RoleName: roleName })))
@@ -452,12 +477,31 @@ async function closePath(
   };
 }
 
+/** The IAM client with every call naming the reserved identity role refused before it is sent. */
+function refusingIdentityRole(iam: IamLike): IamLike {
+  const check = (roleName: string): void => {
+    if (isInstanceIdentityRole(roleName)) {
+      throw new UsageError(
+        `refused an IAM call on ${INSTANCE_IDENTITY_ROLE}, the reserved instance identity role`,
+        'contain the instance instead: offbox contain --role aws:ec2-instance --instance i-…',
+      );
+    }
+  };
+  return {
+    getRole: async (input) => (check(input.RoleName), iam.getRole(input)),
+    getRolePolicy: async (input) => (check(input.RoleName), iam.getRolePolicy(input)),
+    putRolePolicy: async (input) => (check(input.RoleName), iam.putRolePolicy(input)),
+  };
+}
+
 /**
  * Performs steps 1 (revoke) and 2 (require IMDSv2) of `plan` with `clients`, in that order; the
  * verification step is the responder's. Reads first (GetRole, GetRolePolicy, DescribeInstances) and writes
  * only what differs, so applying the same plan twice writes once. Every call is recorded with its request id
  * in the step's result, which `onStep` receives as soon as the step ends — a failed step too, before its
  * error is thrown (an AwsError or UsageError with a hint). A failed revoke stops before the instance is touched.
+ * For the instance identity credential step 1 revokes the instance profile's role, and is skipped (recorded as
+ * such) when that role is not known; no IAM call ever names `aws:ec2-instance`. Isolation is never performed.
  */
 export async function applyContainmentPlan(
   plan: ContainmentPlan,
@@ -485,7 +529,19 @@ export async function applyContainmentPlan(
     options.onStep?.(result);
     if (failure) throw failure;
   };
-  await run('revoke', (recorder) => revoke(plan.target, clients.iam, recorder, options.profile));
+  const iam = refusingIdentityRole(clients.iam);
+  if (plan.target.credential === 'instance-identity' && plan.target.roleName === '') {
+    const result: StepResult = {
+      step: 'revoke',
+      outcome: 'skipped',
+      summary: `the role of ${plan.target.instanceId}'s instance profile is not known: no sessions revoked (the identity credential itself cannot be revoked)`,
+      calls: [],
+    };
+    results.push(result);
+    options.onStep?.(result);
+  } else {
+    await run('revoke', (recorder) => revoke(plan.target, iam, recorder, options.profile));
+  }
   if (plan.target.instanceId !== '') {
     await run('close-path', (recorder) =>
       closePath(plan.target, clients.ec2(plan.target.region), recorder, options.profile),

@@ -268,3 +268,150 @@ describe('buildContainmentPlan', () => {
     assert.match(p.rollback.notes.join('\n'), /does no harm/);
   });
 });
+
+/** A finding on the instance identity credential, as the engine writes it from CloudTrail. */
+function identityFinding(overrides: Parameters<typeof sampleFinding>[0] = {}) {
+  return sampleFinding({
+    id: 'f-identity',
+    detector: 'instance-credential-outside-aws',
+    title: `Instance credential used outside AWS: ${INSTANCE} (aws:ec2-instance) from 35.169.66.138`,
+    principal: {
+      role: 'aws:ec2-instance',
+      roleArn: 'arn:aws:iam::123456789012:role/aws:ec2-instance',
+      sessionName: INSTANCE,
+      instanceId: INSTANCE,
+      accessKeyIds: ['ASIA52GPOBQCD6DF76FQ'],
+      credentialKind: 'ec2-instance-identity',
+      ec2RoleDelivery: ['1.0'],
+    },
+    activity: { actions: ['sts:GetCallerIdentity'], regions: ['us-east-1'] },
+    response: {
+      commands: instanceResponseCommands({
+        roleName: 'aws:ec2-instance',
+        accountId: '123456789012',
+        instanceId: INSTANCE,
+        region: '',
+        callRegions: ['us-east-1'],
+      }),
+    },
+    ...overrides,
+  });
+}
+
+describe('buildContainmentPlan: the instance identity credential', () => {
+  const noIamOnIdentityRole = (p: ContainmentPlan): void => {
+    const all = [
+      ...p.steps.flatMap((s) => [...s.commands, ...s.followUp, ...(s.alternative?.commands ?? [])]),
+      ...p.rollback.commands,
+    ];
+    for (const c of all.filter((c) => c.startsWith('aws iam ') || c.includes('$(aws iam ')))
+      assert.doesNotMatch(c, /aws:ec2-instance/, c);
+    for (const s of p.steps) assert.notEqual(s.sdkCall?.input['RoleName'], 'aws:ec2-instance');
+  };
+
+  it('--role aws:ec2-instance: says it cannot be revoked, revokes nothing it cannot know, closes, isolates, verifies', () => {
+    const p = plan({ role: 'aws:ec2-instance', region: 'us-east-2', accountId: '123456789012' });
+    assert.equal(p.target.credential, 'instance-identity');
+    assert.equal(p.target.roleName, '');
+    assert.deepEqual(
+      p.steps.map((s) => s.id),
+      ['revoke', 'close-path', 'isolate', 'verify'],
+    );
+    assert.ok(p.identity);
+    assert.equal(p.identity.sessionArn, `arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/${INSTANCE}`);
+    assert.match(p.identity.cannotRevoke, /not subject to any identity or resource policy/);
+    assert.match(p.identity.lifetime, /AWS does not document how long/);
+    assert.ok(p.warnings.some((w) => /no policy can revoke it/.test(w)));
+    const revoke = step(p, 'revoke');
+    assert.equal(revoke.sdkCall, undefined, '--apply has no IAM call to make');
+    assert.match(revoke.blocked, /instance profile is not known/);
+    assert.match(revoke.commands.join('\n'), /IamInstanceProfile\.Arn.*--region us-east-2/);
+    assert.match(revoke.followUp.join('\n'), /default-ec2-instance-management-role .*--region us-east-2/);
+    assert.equal(step(p, 'close-path').sdkCall?.operation, 'ModifyInstanceMetadataOptions');
+    const isolate = step(p, 'isolate');
+    assert.equal(isolate.sdkCall, undefined, 'never applied');
+    assert.match(
+      isolate.commands.join('\n'),
+      /create-security-group --group-name offbox-isolation-i-0abc123def4567890/,
+    );
+    assert.match(isolate.notes.join('\n'), /tracked are not cut by a security group change/);
+    assert.match(
+      isolate.followUp.join('\n'),
+      /create-snapshots --instance-specification InstanceId=i-0abc123def4567890/,
+    );
+    noIamOnIdentityRole(p);
+  });
+
+  it('every EC2 and Auto Scaling command of the plan names the region', () => {
+    const p = plan({ role: 'aws:ec2-instance', region: 'us-east-2', instanceRole: 'EC2DatabaseConnection' });
+    const all = [...p.steps.flatMap((s) => [...s.commands, ...s.followUp]), ...p.rollback.commands];
+    const regional = all.filter((c) => /^(aws (ec2|autoscaling|ssm) |VPC="\$\(|SG=|for ENI)/.test(c));
+    assert.ok(regional.length > 10);
+    for (const c of regional) assert.match(c, /--region us-east-2/, c);
+    for (const c of all.filter((c) => c.startsWith('aws iam '))) assert.doesNotMatch(c, /--region/, c);
+  });
+
+  it('revokes the profile role named by --instance-role, the inventory, or a finding on the same instance', () => {
+    const byOption = plan({
+      role: 'aws:ec2-instance',
+      instanceRole: 'EC2DatabaseConnection',
+      accountId: '123456789012',
+    });
+    assert.equal(byOption.target.roleName, 'EC2DatabaseConnection');
+    assert.equal(byOption.target.profileRoleSource, '--instance-role');
+    const revoke = step(byOption, 'revoke');
+    assert.equal(revoke.sdkCall?.input['RoleName'], 'EC2DatabaseConnection');
+    assert.match(revoke.title, /instance profile of i-0abc123def4567890/);
+    assert.match(revoke.why, /no policy can revoke/);
+    noIamOnIdentityRole(byOption);
+
+    const byInventory = plan({ role: 'aws:ec2-instance', region: undefined, inventory: inventoryWith({}) });
+    assert.equal(byInventory.target.roleName, 'web-app-role');
+    assert.equal(byInventory.target.roleId, ROLE_ID);
+    assert.equal(byInventory.target.region, 'eu-west-1');
+    assert.equal(byInventory.target.vpcId, '');
+    assert.match(byInventory.target.profileRoleSource, /inventory/);
+
+    const sibling = sampleFinding({
+      id: 'f-profile',
+      principal: { role: 'db-role', roleArn: 'arn:aws:iam::123456789012:role/db-role' },
+    });
+    const byFinding = plan({ role: 'aws:ec2-instance', instanceFindings: [sibling, identityFinding()] });
+    assert.equal(byFinding.target.roleName, 'db-role');
+    assert.equal(byFinding.target.profileRoleSource, 'finding f-profile');
+  });
+
+  it('--finding on an identity finding: the identity plan, region only from the calls and said so', () => {
+    const p = plan({
+      role: 'arn:aws:iam::123456789012:role/aws:ec2-instance',
+      region: undefined,
+      finding: identityFinding(),
+    });
+    assert.equal(p.target.credential, 'instance-identity');
+    assert.equal(p.target.accountId, '123456789012');
+    assert.equal(p.target.region, 'us-east-1');
+    assert.equal(p.target.regionSource, 'calls');
+    assert.ok(p.warnings.some((w) => /where the finding's calls went/.test(w)));
+    assert.ok(step(p, 'close-path').commands[0]!.startsWith('# region us-east-1 is where the finding'));
+    noIamOnIdentityRole(p);
+  });
+
+  it('a session ARN names the instance; an identity role without an instance is refused', () => {
+    const p = buildContainmentPlan({
+      role: `arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/${INSTANCE}`,
+      now: NOW,
+    });
+    assert.equal(p.target.instanceId, INSTANCE);
+    assert.equal(p.target.accountId, '123456789012');
+    assert.equal(p.target.region, '');
+    assert.match(step(p, 'close-path').commands.at(-1)!, / --region REGION$/);
+    assert.throws(() => buildContainmentPlan({ role: 'aws:ec2-instance', now: NOW }), UsageError);
+    assert.throws(() => plan({ role: 'aws:ec2-instance', instanceRole: 'aws:ec2-instance' }), UsageError);
+  });
+
+  it('an inventory without an instance profile: nothing to revoke, said so', () => {
+    const p = plan({ role: 'aws:ec2-instance', inventory: inventoryWith({ instanceProfileArn: '' }) });
+    assert.equal(p.target.roleName, '');
+    assert.match(step(p, 'revoke').blocked, /no instance profile/);
+  });
+});

@@ -260,6 +260,7 @@ export function createApp(opts: ServeAppOptions): Hono {
         now: now(),
         finding,
         relatedFindings: pathFindings(store, instanceId),
+        instanceFindings: findingsOnInstance(store, instanceId),
         db: store.file,
       });
       return c.json({
@@ -438,6 +439,15 @@ function statusChange(body: unknown): { status: FindingStatus; note: string } {
 }
 
 /** Web findings that reached the same instance: the likely path of the theft (as offbox contain finds them). */
+/** Every stored finding on the instance: for the identity credential, those on its profile credential name the role. */
+function findingsOnInstance(store: Store, instanceId: string): Finding[] {
+  if (instanceId === '') return [];
+  const lower = instanceId.toLowerCase();
+  return store
+    .listFindings({ search: instanceId, limit: 200, sort: 'lastSeen' })
+    .findings.filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
+}
+
 function pathFindings(store: Store, instanceId: string): Finding[] {
   if (instanceId === '') return [];
   const lower = instanceId.toLowerCase();

@@ -155,8 +155,17 @@ describe('offbox scan, as a user runs it', () => {
         ipv6_prefixes: [],
       }),
     );
-    const run = await runCli(['scan', join(FIXTURES, 'cloudtrail/otrf'), '--ip-ranges', ranges]);
-    assert.equal(run.code, 0, 'with 1.2.3.0/24 inside AWS the address is no longer outside AWS');
+    const run = await runCli(['scan', join(FIXTURES, 'cloudtrail/otrf'), '--ip-ranges', ranges, '--format', 'ndjson']);
+    const findings = parseNdjson(run.stdout);
+    assert.deepEqual(
+      findings.map((f) => f.detector),
+      ['instance-credential-foreign-aws'],
+      'with 1.2.3.0/24 inside AWS the address is no longer outside AWS, but still not the instance',
+    );
+    assert.equal(findings[0]!.evidence.ipRangesSyncToken, '42');
+    // IAM user pedro calls from 1.2.3.4 in the same minutes: a person's address raises it to high.
+    assert.equal(findings[0]!.severity, 'high');
+    assert.equal(run.code, 1);
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{"prefixes": 3}');
     const bad = await runCli(['scan', join(FIXTURES, 'cloudtrail/otrf'), '--ip-ranges', broken]);

@@ -102,6 +102,18 @@ export function PlanPage({ id }) {
       </dl>
     </section>
     ${
+      plan?.identity
+        ? html`<section class="panel warning" aria-labelledby="identity-h">
+            <h2 id="identity-h">Cannot be revoked: ${plan.identity.sessionArn}</h2>
+            <p>${plan.identity.cannotRevoke}</p>
+            <p>${plan.identity.lifetime}</p>
+            <ul>
+              ${plan.identity.usableWith.map((u, i) => html`<li key=${i}>${u}</li>`)}
+            </ul>
+          </section>`
+        : null
+    }
+    ${
       (plan?.warnings ?? []).length > 0
         ? html`<section class="panel warning" aria-labelledby="warn-h">
             <h2 id="warn-h">Warnings</h2>
