@@ -11,6 +11,7 @@ export interface SimulateCliOptions {
   hours?: string;
   events?: string;
   start?: string;
+  exportShapes?: boolean;
   progress: boolean;
 }
 
@@ -34,6 +35,10 @@ export function registerSimulate(program: Command): void {
     .option('--hours <n>', 'length of the simulated window')
     .option('--events <n>', 'target number of CloudTrail events (background traffic is scaled to it)')
     .option('--start <iso>', 'start of the window (default 2026-03-02T00:00:00Z)')
+    .option(
+      '--export-shapes',
+      "write the second account's trail as EventBridge events archived by Firehose and the third's as a CloudWatch Logs export",
+    )
     .option('--no-progress', 'no progress line on stderr')
     .action(async (options: SimulateCliOptions) => {
       const progress = progressLine(options.progress);
@@ -53,6 +58,7 @@ export function registerSimulate(program: Command): void {
         ...(hours !== undefined ? { hours } : {}),
         ...(events !== undefined ? { events } : {}),
         ...(options.start !== undefined ? { start: options.start } : {}),
+        ...(options.exportShapes ? { exportShapes: true } : {}),
         onProgress: (p) => progress.update(`offbox: simulating — ${p.events} events in ${p.files} files`),
       });
       progress.done();

@@ -129,6 +129,33 @@ describe(DETECTOR, () => {
     assertReason(f, /NAT gateway nat-0f1e2d3c4b5a69788/, 'the ownership fact');
   });
 
+  it('stays quiet on the SSM agent channels (Go-http-client) from the instance, but not on the same client reading S3', async () => {
+    // The agent's channels as CloudTrail logs them: ec2messages polling, and the Session Manager
+    // control channel as ssm.amazonaws.com data events (a public CreateControlChannel record carries
+    // Go-http-client/1.1: elastic/integrations, aws cloudtrail test-create-control-channel-json.log).
+    const channel = (name: string, source: string, minute: string) =>
+      instanceRoleCall(WEB, {
+        accessKeyId: WEB.keyV2,
+        sourceIp: WEB.publicIp,
+        eventTime: at(`10:${minute}:00`),
+        eventSource: source,
+        eventName: name,
+        userAgent: UA.goHttp,
+      });
+    const agentOnly = [
+      ec2Vending(WEB, WEB.keyV2, at('09:40')),
+      channel('GetMessages', 'ec2messages.amazonaws.com', '41'),
+      channel('AcknowledgeMessage', 'ec2messages.amazonaws.com', '42'),
+      channel('CreateControlChannel', 'ssm.amazonaws.com', '43'),
+      channel('OpenControlChannel', 'ssm.amazonaws.com', '44'),
+    ];
+    assertNoFinding(await scan([agentOnly], { inventory: orgInventory() }), DETECTOR);
+
+    const withRead = [...agentOnly, channel('GetObject', 's3.amazonaws.com', '45')];
+    const f = only(await scan([withRead], { inventory: orgInventory() }), DETECTOR);
+    assertReason(f, /go-http-client client/, 'a read by the same client is not the agent');
+  });
+
   describe('does not fire on known SDK, CLI and agent user agents', () => {
     it('AWS CLI, boto3, Go v2, Java v2, JS v3, Ruby v3, .NET, Terraform, SSM and CloudWatch agents, bracketed data-event agents', async () => {
       const agents = [

@@ -6,13 +6,25 @@ import type { Detector } from './types.js';
 /**
  * The SSM agent keeps its command and session channels open with Go's plain HTTP client
  * (`Go-http-client/1.1`) against ec2messages and ssmmessages: an agent on the box, not a relay.
- * Nothing a thief wants is reachable through those two services alone.
+ * CloudTrail logs the Session Manager channel's data events under `ssm.amazonaws.com`
+ * (resource type `AWS::SSMMessages::ControlChannel`), hence the four `ssm:` names. Nothing a
+ * thief wants is reachable through these calls alone.
  */
 const AGENT_CHANNEL_SERVICES = ['ec2messages:', 'ssmmessages:'];
+const AGENT_CHANNEL_ACTIONS = new Set([
+  'ssm:CreateControlChannel',
+  'ssm:OpenControlChannel',
+  'ssm:CreateDataChannel',
+  'ssm:OpenDataChannel',
+]);
+
+function isAgentChannelAction(action: string): boolean {
+  return AGENT_CHANNEL_ACTIONS.has(action) || AGENT_CHANNEL_SERVICES.some((s) => action.startsWith(s));
+}
 
 function isAgentChannelUsage(usage: Usage): boolean {
   if (usage.clientFamily !== 'go-http-client' || usage.actions.size === 0) return false;
-  return [...usage.actions.keys()].every((action) => AGENT_CHANNEL_SERVICES.some((s) => action.startsWith(s)));
+  return [...usage.actions.keys()].every(isAgentChannelAction);
 }
 
 /**

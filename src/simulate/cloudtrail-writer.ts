@@ -7,6 +7,11 @@
  * Files are streamed: each is a single gzip member built from independently deflated
  * chunks (sync-flushed raw deflate blocks, compressed on the libuv pool), so memory holds
  * only the open files' last partial chunk, whatever the number of events.
+ *
+ * An account's trail can instead be written in one of the export shapes a responder also has
+ * (`shapes`): a CloudWatch Logs export to S3 (`<ISO time> <record>` lines, `exportedlogs/…/000000.gz`)
+ * or EventBridge events archived by Firehose (events back to back, `firehose/…/<stream>-1-<time>-<uuid>.gz`).
+ * Those accounts get no digest files: neither path writes any.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
@@ -42,7 +47,18 @@ export function gzipReproducible(data: string | Buffer, level: number): Buffer {
   return Buffer.concat([GZIP_HEADER, deflateRawSync(buf, { level }), trailer]);
 }
 
+/** How an account's trail reaches S3: CloudTrail's own delivery, or an export shape (docs/inputs.md). */
+export type TrailShape = 'delivery' | 'cloudwatch-export' | 'eventbridge-firehose';
+
+const DETAIL_TYPES: Readonly<Record<string, string>> = {
+  AwsApiCall: 'AWS API Call via CloudTrail',
+  AwsServiceEvent: 'AWS Service Event via CloudTrail',
+  AwsConsoleSignIn: 'AWS Console Sign In via CloudTrail',
+  AwsConsoleAction: 'AWS Console Action via CloudTrail',
+};
+
 interface LogFile {
+  shape: TrailShape;
   account: string;
   region: string;
   window: number;
@@ -81,6 +97,8 @@ export interface CloudTrailWriterOptions {
   level: number;
   /** Files per account, region and window for on-time events (late ones go to the first). */
   parts: number;
+  /** Accounts whose trail is written in an export shape instead of delivery files (default: none). */
+  shapes?: Readonly<Record<string, TrailShape>>;
 }
 
 export class CloudTrailWriter {
@@ -97,11 +115,16 @@ export class CloudTrailWriter {
   private nextDigestHour: number;
   private readonly idRng: Rng;
   private readonly delayRng: Rng;
+  /** Envelope ids of export shapes: their own stream, so a shaped trail holds the same event ids as a delivered one. */
+  private readonly envelopeRng: Rng;
   private failure: unknown;
+  /** Export objects written so far per account and region (CloudWatch Logs numbers them 000000, 000001 …). */
+  private readonly exportCounters = new Map<string, number>();
 
   constructor(private readonly o: CloudTrailWriterOptions) {
     this.idRng = o.rng.fork('event-ids');
     this.delayRng = o.rng.fork('delivery');
+    this.envelopeRng = o.rng.fork('envelope-ids');
     this.nextDigestHour = Math.floor(o.start / HOUR) * HOUR;
   }
 
@@ -121,12 +144,16 @@ export class CloudTrailWriter {
     const key = `${spec.account}|${spec.region}|${window}|${part}`;
     let file = this.open.get(key);
     if (!file) {
-      file = this.create(spec.account, spec.region, window, key);
+      file = this.create(spec.account, spec.region, window, key, this.o.shapes?.[spec.account] ?? 'delivery');
       this.open.set(key, file);
-      this.append(file, '{"Records":[');
+      if (file.shape === 'delivery') this.append(file, '{"Records":[');
     }
-    if (!file.first) this.append(file, ',');
-    this.append(file, json);
+    if (file.shape === 'delivery') {
+      if (!file.first) this.append(file, ',');
+      this.append(file, json);
+    } else {
+      this.append(file, this.exported(file.shape, spec, json));
+    }
     file.first = false;
     file.records++;
     if (spec.time < file.oldest) file.oldest = spec.time;
@@ -134,6 +161,17 @@ export class CloudTrailWriter {
     this.events++;
     if (file.pendingLength >= CHUNK) this.flushChunk(file, false);
     else if (this.pendingBytes > MAX_PENDING) this.flushLargest();
+  }
+
+  /** One record in an export shape: a CloudWatch Logs export line, or an EventBridge event as Firehose concatenates them. */
+  private exported(shape: TrailShape, spec: EventSpec, json: string): string {
+    if (shape === 'cloudwatch-export') return `${new Date(spec.time).toISOString()} ${json}\n`;
+    const detailType = DETAIL_TYPES[spec.eventType ?? 'AwsApiCall'] ?? DETAIL_TYPES['AwsApiCall'];
+    const service = spec.source.split('.')[0];
+    return (
+      `{"version":"0","id":"${this.envelopeRng.uuid()}","detail-type":"${detailType}","source":"aws.${service}",` +
+      `"account":"${spec.account}","time":"${isoSeconds(spec.time)}","region":"${spec.region}","resources":[],"detail":${json}}`
+    );
   }
 
   /** Appends text to a file's pending bytes (writing into a buffer avoids building and flattening long strings). */
@@ -159,13 +197,30 @@ export class CloudTrailWriter {
     }
   }
 
-  private create(account: string, region: string, window: number, key: string): LogFile {
+  private create(account: string, region: string, window: number, key: string, shape: TrailShape): LogFile {
     const delivered = this.o.start + (window + 1) * WINDOW;
     const [y, m, d] = datePath(delivered);
-    const suffix = this.o.rng.fork(`file:${key}`).alnum(16);
-    const name = `${account}_CloudTrail_${region}_${fileStamp(delivered)}_${suffix}.json.gz`;
-    const path = join('AWSLogs', account, 'CloudTrail', region, y, m, d, name);
+    const fileRng = this.o.rng.fork(`file:${key}`);
+    let path: string;
+    if (shape === 'cloudwatch-export') {
+      // create-export-task: <prefix>/<task id>/<log stream>/000000.gz, numbered per stream from zero.
+      const stream = `${account}|${region}`;
+      const n = this.exportCounters.get(stream) ?? 0;
+      this.exportCounters.set(stream, n + 1);
+      const task = this.o.rng.fork(`export-task:${account}`).uuid();
+      path = join('exportedlogs', task, `${account}_CloudTrail_${region}`, `${String(n).padStart(6, '0')}.gz`);
+    } else if (shape === 'eventbridge-firehose') {
+      // Firehose: <prefix>/YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>.gz
+      const stamp = new Date(delivered).toISOString().slice(0, 19).replace(/[T:]/g, '-');
+      const hour = stamp.slice(11, 13);
+      path = join('firehose', account, y, m, d, hour, `${account}-cloudtrail-events-1-${stamp}-${fileRng.uuid()}.gz`);
+    } else {
+      const suffix = fileRng.alnum(16);
+      const name = `${account}_CloudTrail_${region}_${fileStamp(delivered)}_${suffix}.json.gz`;
+      path = join('AWSLogs', account, 'CloudTrail', region, y, m, d, name);
+    }
     return {
+      shape,
       account,
       region,
       window,
@@ -185,7 +240,7 @@ export class CloudTrailWriter {
   }
 
   private flushChunk(file: LogFile, final: boolean): void {
-    if (final) this.append(file, ']}');
+    if (final && file.shape === 'delivery') this.append(file, ']}');
     const buf = file.pending.subarray(0, file.pendingLength);
     this.pendingBytes -= file.pendingLength;
     file.pending = final ? Buffer.alloc(0) : Buffer.allocUnsafe(CHUNK + 64 * 1024);
@@ -261,6 +316,7 @@ export class CloudTrailWriter {
   private close(file: LogFile): void {
     this.flushChunk(file, true);
     this.files++;
+    if (file.shape !== 'delivery') return;
     const digestHour = Math.floor((this.o.start + file.window * WINDOW) / HOUR) * HOUR;
     const key = `${file.account}|${file.region}|${digestHour}`;
     const list = this.pendingDigest.get(key) ?? [];
@@ -272,7 +328,10 @@ export class CloudTrailWriter {
   private writeDueDigests(through: number): void {
     while (this.nextDigestHour + HOUR <= through) {
       const hour = this.nextDigestHour;
-      for (const trail of this.o.trails) this.writeDigest(trail.account, trail.region, hour);
+      for (const trail of this.o.trails) {
+        if ((this.o.shapes?.[trail.account] ?? 'delivery') === 'delivery')
+          this.writeDigest(trail.account, trail.region, hour);
+      }
       this.nextDigestHour += HOUR;
     }
   }

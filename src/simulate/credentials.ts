@@ -73,8 +73,38 @@ export function serviceIdentity(service: string): string {
   return `{"type":"AWSService","invokedBy":"${service}"}`;
 }
 
-function instanceIdentityRole(acct: string, instanceId: string, keyId: string, issued: number): string {
-  return `{"type":"AssumedRole","principalId":"${acct}:aws:ec2-instance:${instanceId}","arn":"arn:aws:sts::${acct}:assumed-role/aws:ec2-instance/${instanceId}","accountId":"${acct}","accessKeyId":"${keyId}","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"${acct}:aws:ec2-instance","arn":"arn:aws:iam::${acct}:role/aws:ec2-instance","accountId":"${acct}","userName":"aws:ec2-instance"},"attributes":{"creationDate":"${isoSeconds(issued)}","mfaAuthenticated":"false"}}`;
+// The identity role's userIdentity as CloudTrail writes it (webIdFederationData and ec2RoleDelivery included): the
+// GetCallerIdentity records of the Hack The Box Sherlock "Heartbreaker-Denouement" trail and the AWS Systems Manager
+// CloudTrail guide's RequestManagedInstanceRoleToken example.
+function instanceIdentityRole(
+  acct: string,
+  instanceId: string,
+  keyId: string,
+  issued: number,
+  delivery: '1.0' | '2.0',
+): string {
+  return `{"type":"AssumedRole","principalId":"${acct}:aws:ec2-instance:${instanceId}","arn":"arn:aws:sts::${acct}:assumed-role/aws:ec2-instance/${instanceId}","accountId":"${acct}","accessKeyId":"${keyId}","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"${acct}:aws:ec2-instance","arn":"arn:aws:iam::${acct}:role/aws:ec2-instance","accountId":"${acct}","userName":"aws:ec2-instance"},"webIdFederationData":{},"attributes":{"creationDate":"${isoSeconds(issued)}","mfaAuthenticated":"false"},"ec2RoleDelivery":"${delivery}"}`;
+}
+
+/**
+ * An instance identity credential (`assumed-role/aws:ec2-instance/i-…`) issued at `issued` and fetched
+ * through the IMDS path `delivery` says. Identity credentials have no vending record in CloudTrail.
+ */
+export function identityCred(inst: Instance, issued: number, delivery: '1.0' | '2.0', rng: Rng): Cred {
+  const keyId = awsId('ASIA', inst.account.id, rng);
+  const at = round(issued);
+  return {
+    keyId,
+    kind: 'instance-identity',
+    accountId: inst.account.id,
+    role: undefined,
+    session: inst.id,
+    issued: at,
+    expires: at + 6 * HOUR,
+    delivery,
+    vendInWindow: false,
+    identityOpen: instanceIdentityRole(inst.account.id, inst.id, keyId, at, delivery),
+  };
 }
 
 /** Creates a role-session credential. */
@@ -158,21 +188,8 @@ function scheduleOne(inst: Instance, org: Organisation, rng: Rng, revocations: M
   // The instance identity role (aws:ec2-instance): rotated hourly, never vended in CloudTrail.
   const first =
     inst.launch >= org.start ? inst.launch + rng.intIn(10, 40) * 1000 : org.start - rng.intIn(1, 58) * MINUTE;
-  for (let t = first; t < stop; t += rng.intIn(55, 64) * MINUTE) {
-    const keyId = awsId('ASIA', inst.account.id, rng);
-    const issued = round(t);
-    inst.identityKeys.push({
-      keyId,
-      kind: 'instance-identity',
-      accountId: inst.account.id,
-      role: undefined,
-      session: inst.id,
-      issued,
-      expires: issued + 6 * HOUR,
-      vendInWindow: false,
-      identityOpen: instanceIdentityRole(inst.account.id, inst.id, keyId, issued),
-    });
-  }
+  for (let t = first; t < stop; t += rng.intIn(55, 64) * MINUTE)
+    inst.identityKeys.push(identityCred(inst, t, '2.0', rng));
 }
 
 /**

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { AddressBook } from './addresses.js';
 import { AlbWriter } from './alb-writer.js';
-import { CloudTrailWriter, WINDOW } from './cloudtrail-writer.js';
+import { CloudTrailWriter, WINDOW, type TrailShape } from './cloudtrail-writer.js';
 import { scheduleInstanceKeys, scheduleWorkloadKeys } from './credentials.js';
 import { writeInventory } from './inventory-writer.js';
 import type { Label, StoryFile } from './labels.js';
@@ -25,6 +25,7 @@ import {
   ServiceActivityGenerator,
   SsmAgentGenerator,
   VendingGenerator,
+  WorkloadKmsGenerator,
 } from './traffic/benign.js';
 import { ChainGenerator, CiGenerator, ControlPlaneGenerator, HumanGenerator } from './traffic/people.js';
 import type { Generator, Sink } from './traffic/types.js';
@@ -51,6 +52,12 @@ export interface SimulateOptions {
   events?: number;
   /** ISO start of the window. Default 2026-03-02T00:00:00Z. */
   start?: string;
+  /**
+   * Write some accounts' trails in the export shapes a responder also has (docs/inputs.md): the second
+   * account's as EventBridge events archived by Firehose, the third's as a CloudWatch Logs export to S3;
+   * the rest as CloudTrail delivers them. Same events, same labels. Default false.
+   */
+  exportShapes?: boolean;
   /** Called after every 5-minute slice with the CloudTrail records and files written so far. */
   onProgress?: (progress: { events: number; files: number }) => void;
 }
@@ -80,6 +87,14 @@ const STEP = 30_000;
 const GZIP_LEVEL = 2;
 const OUTPUTS = ['cloudtrail', 'weblogs', 'inventory', 'labels.json', 'story.json', 'offbox.yaml'];
 
+/** The second account's trail as EventBridge events through Firehose, the third's as a CloudWatch Logs export. */
+function exportShapesOf(accounts: readonly string[]): Record<string, TrailShape> {
+  const shapes: Record<string, TrailShape> = {};
+  if (accounts[1]) shapes[accounts[1]] = 'eventbridge-firehose';
+  if (accounts[2]) shapes[accounts[2]] = 'cloudwatch-export';
+  return shapes;
+}
+
 interface Normalised {
   out: string;
   seed: number;
@@ -89,6 +104,7 @@ interface Normalised {
   events: number | undefined;
   start: number;
   end: number;
+  exportShapes: boolean;
   onProgress: SimulateOptions['onProgress'];
 }
 
@@ -127,6 +143,7 @@ function normalise(options: SimulateOptions): Normalised {
     events,
     start,
     end: start + Math.round(hours * HOUR),
+    exportShapes: options.exportShapes ?? false,
     onProgress: options.onProgress,
   };
 }
@@ -164,6 +181,7 @@ function buildWorld(o: Normalised): World {
     new LambdaGenerator(org, root.fork('gen:lambda')),
     new EksGenerator(org, root.fork('gen:eks')),
     new HumanGenerator(org, root.fork('gen:humans')),
+    new WorkloadKmsGenerator(org, root.fork('gen:workload-kms')),
   ];
   return { org, attacks, generators };
 }
@@ -250,6 +268,7 @@ export async function simulateOrganisation(options: SimulateOptions): Promise<Si
     rng: rng.fork('cloudtrail'),
     level: GZIP_LEVEL,
     parts: Math.max(1, Math.min(4, Math.ceil(perFile / 5000))),
+    ...(o.exportShapes ? { shapes: exportShapesOf(org.accounts.map((a) => a.id)) } : {}),
   });
   const alb = new AlbWriter({
     root: join(o.out, 'weblogs', 'alb'),

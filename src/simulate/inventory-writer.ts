@@ -133,7 +133,7 @@ class InventoryBuilder {
                 AttachTime: isoCli(inst.launch + 1000),
                 DeleteOnTermination: true,
                 Status: 'attached',
-                VolumeId: `vol-0${this.rng.fork(`vol:${inst.id}`).hex(16)}`,
+                VolumeId: inst.rootVolumeId,
               },
             },
           ],

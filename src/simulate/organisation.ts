@@ -112,6 +112,8 @@ export interface Instance {
   forcedVends: { at: number; delivery: '1.0' | '2.0' }[];
   keys: Cred[];
   identityKeys: Cred[];
+  /** The root EBS volume (KMS-encrypted with the account's key). */
+  rootVolumeId: string;
 }
 
 export interface EcsTask {
@@ -1022,7 +1024,10 @@ class Builder {
       forcedVends: [],
       keys: [],
       identityKeys: [],
+      rootVolumeId: '',
     };
+    // A fork, not a draw: the volume id leaves every other pick of the estate unchanged.
+    inst.rootVolumeId = `vol-0${rng.fork(`vol:${inst.id}`).hex(16)}`;
     inst.launch = Math.floor(inst.launch / 1000) * 1000;
     if (options.terminate !== undefined) inst.terminate = options.terminate;
     if (options.asg) inst.asg = options.asg;

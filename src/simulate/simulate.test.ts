@@ -171,6 +171,7 @@ describe('simulateOrganisation', () => {
         'ecs-task-theft',
         'lambda-theft',
         'revoked-session',
+        'identity-credential-foreign-aws',
       ]) {
         assert.ok(stories.has(id), `story ${id}`);
       }
@@ -291,6 +292,12 @@ describe('simulateOrganisation', () => {
       const session = /assumed-role\/[^/]+\/(i-[0-9a-f]{17})$/.exec(ui['arn'] ?? '');
       if (!session || stolen.has(ui['accessKeyId']) || callerVended.has(ui['accessKeyId'])) continue;
       const instance = session[1]!;
+      if (ui['arn'].includes('/aws:ec2-infrastructure/')) {
+        // EC2 itself (the root volume's KMS decrypt): AWS acting, never the instance's credential.
+        assert.equal(ui['invokedBy'], 'AWS Internal');
+        assert.equal(r['sourceIPAddress'], 'AWS Internal');
+        continue;
+      }
       checked++;
       assert.ok(
         ec2Vended.has(ui['accessKeyId']) ||
@@ -300,7 +307,10 @@ describe('simulateOrganisation', () => {
       if (ui['invokedBy']) continue;
       const ip: string = r['sourceIPAddress'];
       const where = `${r['eventName']} by ${instance} from ${ip}`;
-      assert.doesNotMatch(r['userAgent'], nonSdk, where);
+      // The one non-SDK client an instance runs: the SSM agent's Session Manager channel (net/http).
+      const channel = r['eventSource'] === 'ssm.amazonaws.com' && /ControlChannel$/.test(r['eventName']);
+      if (channel) assert.equal(r['userAgent'], 'Go-http-client/1.1', where);
+      else assert.doesNotMatch(r['userAgent'], nonSdk, where);
       if (r['vpcEndpointId']) {
         assert.ok(endpoints.has(r['vpcEndpointId']), `${where}: own endpoint`);
         assert.ok(own.get(instance)?.has(ip), `${where}: own private address`);
@@ -315,6 +325,169 @@ describe('simulateOrganisation', () => {
       assert.ok(classifier.classify(ip).awsServices.includes('EC2'), `${where}: EC2 space`);
     }
     assert.ok(checked > 1000, `checked ${checked} instance calls`);
+  });
+
+  it('writes the calls AWS agents and services make with workload sessions, as AWS logs them', () => {
+    const recs = org.records;
+    const stolen = new Set(org.labels.map((l) => l.accessKeyId).filter(Boolean));
+    const sessionInstance = (r: Rec) => /\/(i-[0-9a-f]{17})$/.exec(r['userIdentity']['arn'] ?? '')?.[1];
+    const ssmAgent = /^aws-sdk-go\/[\d.]+ \(go[\d.]+; linux; amd64\) amazon-ssm-agent\/[\d.]+$/;
+
+    // The SSM agent's Session Manager control channel: data events under ssm.amazonaws.com, net/http's agent.
+    const channels = recs.filter((r) => r['eventName'] === 'CreateControlChannel');
+    assert.ok(channels.length > 0, 'control channels');
+    for (const r of channels) {
+      const instance = sessionInstance(r)!;
+      assert.match(instance, /^i-/);
+      assert.equal(r['eventSource'], 'ssm.amazonaws.com');
+      assert.equal(r['userAgent'], 'Go-http-client/1.1');
+      assert.equal(r['eventCategory'], 'Data');
+      assert.equal(r['managementEvent'], false);
+      assert.equal(r['readOnly'], false);
+      assert.equal(r['resources'][0]['type'], 'AWS::SSMMessages::ControlChannel');
+      assert.equal(
+        r['resources'][0]['ARN'],
+        `arn:aws:ssmmessages:${r['awsRegion']}:${r['recipientAccountId']}:control-channel/${instance}`,
+      );
+      assert.equal(r['tlsDetails']['clientProvidedHostHeader'], `ssmmessages.${r['awsRegion']}.amazonaws.com`);
+      assert.equal(r['responseElements']['tokenValue'], 'Value hidden due to security reasons.');
+      const ui = r['userIdentity'];
+      assert.ok(ui['sessionContext']['ec2RoleDelivery'], 'instance session');
+      const cls = classifier.classify(r['sourceIPAddress']).class;
+      if (r['vpcEndpointId']) assert.equal(cls, 'private');
+      else assert.equal(cls, 'aws', `${r['sourceIPAddress']} is the instance's own AWS address`);
+    }
+    assert.ok(
+      channels.some((r) => r['vpcEndpointId']),
+      'some control channels go through the ssmmessages endpoint',
+    );
+    assert.ok(recs.some((r) => r['eventName'] === 'OpenControlChannel' && r['eventCategory'] === 'Data'));
+
+    // ec2messages and the heartbeat: the agent's SDK clients.
+    for (const name of ['GetMessages', 'AcknowledgeMessage', 'SendReply', 'GetEndpoint']) {
+      const calls = recs.filter((r) => r['eventSource'] === 'ec2messages.amazonaws.com' && r['eventName'] === name);
+      assert.ok(calls.length > 0, `ec2messages:${name}`);
+      for (const r of calls) assert.match(r['userAgent'], ssmAgent);
+    }
+    const heartbeats = recs.filter((r) => r['eventName'] === 'UpdateInstanceInformation');
+    assert.ok(heartbeats.length > 0);
+    for (const r of heartbeats) {
+      assert.match(r['userAgent'], ssmAgent);
+      assert.equal(r['requestParameters']['instanceId'], sessionInstance(r));
+    }
+
+    // The instance identity credential: Default Host Management's role token and heartbeat, from the instance.
+    const identity = recs.filter(
+      (r) =>
+        r['userIdentity']['arn']?.includes(':assumed-role/aws:ec2-instance/') &&
+        !stolen.has(r['userIdentity']['accessKeyId']),
+    );
+    assert.ok(identity.length > 0, 'identity credential traffic');
+    for (const r of identity) {
+      const ui = r['userIdentity'];
+      const instance = sessionInstance(r)!;
+      assert.equal(ui['type'], 'AssumedRole');
+      assert.equal(ui['principalId'], `${ui['accountId']}:aws:ec2-instance:${instance}`);
+      assert.deepEqual(ui['sessionContext']['sessionIssuer'], {
+        type: 'Role',
+        principalId: `${ui['accountId']}:aws:ec2-instance`,
+        arn: `arn:aws:iam::${ui['accountId']}:role/aws:ec2-instance`,
+        accountId: ui['accountId'],
+        userName: 'aws:ec2-instance',
+      });
+      assert.deepEqual(ui['sessionContext']['webIdFederationData'], {});
+      assert.equal(ui['sessionContext']['ec2RoleDelivery'], '2.0');
+    }
+    const tokens = identity.filter((r) => r['eventName'] === 'RequestManagedInstanceRoleToken');
+    assert.ok(tokens.length > 0, 'RequestManagedInstanceRoleToken');
+    for (const r of tokens) {
+      assert.equal(r['eventCategory'], 'Data');
+      assert.equal(r['resources'][0]['type'], 'AWS::SSM::ManagedNode');
+      assert.equal(r['requestParameters']['fingerprint'], sessionInstance(r));
+      assert.match(r['userAgent'], ssmAgent);
+    }
+
+    // Lambda decrypting a function's environment variables at a cold start: the function's own session, no invokedBy.
+    const envDecrypts = recs.filter(
+      (r) => r['eventName'] === 'Decrypt' && r['requestParameters']?.['encryptionContext']?.['aws:lambda:FunctionArn'],
+    );
+    assert.ok(envDecrypts.length > 0, 'Lambda environment decrypts');
+    for (const r of envDecrypts) {
+      const fn = r['requestParameters']['encryptionContext']['aws:lambda:FunctionArn'] as string;
+      assert.match(fn, new RegExp(`^arn:aws:lambda:${r['awsRegion']}:${r['recipientAccountId']}:function:`));
+      assert.ok(r['userIdentity']['arn'].endsWith(`/${fn.split(':').pop()}`), 'session named after the function');
+      assert.equal(r['userIdentity']['invokedBy'], undefined);
+      assert.match(r['userAgent'], /^aws-internal\/3 aws-sdk-java\//);
+      assert.equal(classifier.classify(r['sourceIPAddress']).class, 'aws');
+      assert.equal(r['requestParameters']['encryptionAlgorithm'], 'SYMMETRIC_DEFAULT');
+    }
+
+    // AWS services decrypting for a session: S3 (SSE-KMS), Secrets Manager, Parameter Store, EBS.
+    const onBehalf = (context: string) =>
+      recs.filter(
+        (r) => r['eventSource'] === 'kms.amazonaws.com' && r['requestParameters']?.['encryptionContext']?.[context],
+      );
+    for (const r of onBehalf('aws:s3:arn')) {
+      assert.equal(r['userIdentity']['invokedBy'], 's3.amazonaws.com');
+      assert.equal(r['sourceIPAddress'], 's3.amazonaws.com');
+    }
+    assert.ok(onBehalf('aws:s3:arn').length > 0 && onBehalf('SecretARN').length > 0);
+    const parameters = onBehalf('PARAMETER_ARN');
+    assert.ok(parameters.length > 0, 'Parameter Store SecureString decrypts');
+    for (const r of parameters) {
+      assert.equal(r['userIdentity']['invokedBy'], 'AWS Internal');
+      assert.equal(r['sourceIPAddress'], 'AWS Internal');
+      assert.equal(r['userAgent'], 'AWS Internal');
+    }
+    const volumes = onBehalf('aws:ebs:id');
+    assert.ok(volumes.length > 0, 'root volume decrypts at launch');
+    for (const r of volumes) {
+      const ui = r['userIdentity'];
+      const instance = sessionInstance(r)!;
+      assert.equal(ui['arn'], `arn:aws:sts::${ui['accountId']}:assumed-role/aws:ec2-infrastructure/${instance}`);
+      assert.equal(ui['invokedBy'], 'AWS Internal');
+      assert.equal(
+        ui['inScopeOf']['credentialsIssuedTo'],
+        `arn:aws:ec2:${r['awsRegion']}:${ui['accountId']}:instance/${instance}`,
+      );
+      assert.equal(r['sourceIPAddress'], 'AWS Internal');
+      assert.match(r['requestParameters']['encryptionContext']['aws:ebs:id'], /^vol-0[0-9a-f]{16}$/);
+      const launched = recs.some(
+        (x) =>
+          x['eventName'] === 'RunInstances' &&
+          x['responseElements']?.['instancesSet']['items'][0]['instanceId'] === instance,
+      );
+      assert.ok(launched, `${instance} was launched in the window`);
+    }
+  });
+
+  it("the stolen identity credential is used from the attacker's EC2 address with Kali's CLI", () => {
+    const label = org.labels.find(
+      (l) => l.story === 'identity-credential-foreign-aws' && l.detector === 'instance-credential-foreign-aws',
+    );
+    assert.ok(label?.accessKeyId && label.sourceIp && label.instanceId);
+    const used = org.records.filter((r) => r['userIdentity']['accessKeyId'] === label.accessKeyId);
+    assert.ok(used.length >= 5);
+    for (const r of used) {
+      const ui = r['userIdentity'];
+      assert.equal(ui['arn'], `arn:aws:sts::${label.accountId}:assumed-role/aws:ec2-instance/${label.instanceId}`);
+      assert.equal(ui['sessionContext']['ec2RoleDelivery'], '1.0');
+      assert.equal(r['sourceIPAddress'], label.sourceIp);
+      assert.match(r['userAgent'], /^aws-cli\/1\.[\d.]+ .*os\/linux#[^ ]*-kali[^ ]* /);
+    }
+    assert.ok(used.some((r) => r['eventName'] === 'GetCallerIdentity' && !r['errorCode']));
+    assert.ok(
+      used.some((r) => r['eventName'] === 'DescribeInstances' && r['errorCode'] === 'Client.UnauthorizedOperation'),
+    );
+    const cls = classifier.classify(label.sourceIp);
+    assert.equal(cls.class, 'aws');
+    assert.ok(cls.awsServices.includes('EC2'));
+    // Never an address of the organisation: no instance, NAT gateway or EIP of the inventory holds it.
+    const inventory = walk(join(org.out, 'inventory'))
+      .map((path) => readFileSync(path, 'utf8'))
+      .join('\n');
+    assert.ok(!inventory.includes(`"${label.sourceIp}"`));
+    assert.ok(org.labels.some((l) => l.detector === 'imds-ssrf-attempt' && l.sourceIp === label.sourceIp));
   });
 
   it('writes the inventory as AWS CLI JSON and a config', () => {

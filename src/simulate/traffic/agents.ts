@@ -36,7 +36,16 @@ export const UA = {
   ),
   java: `aws-sdk-java/2.25.6 Linux/${KERNEL_AL2023} OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/legacy`,
   javaIrsa: `aws-sdk-java/2.25.6 Linux/${KERNEL_AL2} OpenJDK_64-Bit_Server_VM/21.0.2+13-LTS Java/21.0.2 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/legacy`,
+  // The agent's SDK clients (UpdateInstanceInformation, ec2messages, RequestManagedInstanceRoleToken) append
+  // amazon-ssm-agent/VERSION to aws-sdk-go's agent (amazon-ssm-agent agent/runcommand/mds/service.go, agent/ssm/service.go).
   ssmAgent: 'aws-sdk-go/1.44.327 (go1.20.12; linux; amd64) amazon-ssm-agent/3.2.2303.0',
+  // The Session Manager channels are signed with a bare net/http client (amazon-ssm-agent agent/session/service/service.go),
+  // and a real CreateControlChannel record shows Go's default agent (elastic/integrations test-create-control-channel-json.log).
+  goHttp: 'Go-http-client/1.1',
+  // What Lambda signs the cold-start kms:Decrypt of a function's environment variables with (a 2024 trail in
+  // "Query AWS CloudTrail Logs - CLI", with encryptionContext aws:lambda:FunctionArn).
+  lambdaEnvDecrypt:
+    'aws-internal/3 aws-sdk-java/1.12.676 Linux/4.14.336-257.562.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.10+9-LTS java/17.0.10 kotlin/1.6.21 vendor/Amazon.com_Inc. cfg/retry-mode/standard',
   cwAgent: 'aws-sdk-go/1.48.6 (go1.21.5; linux; amd64) CWAgent/1.300033.0',
   terraform: memo(
     (api: string) =>

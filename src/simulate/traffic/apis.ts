@@ -34,7 +34,10 @@ export interface Caller {
 }
 
 export interface ApiCall {
+  /** The endpoint called (routes through that service's VPC endpoint). */
   service: string;
+  /** eventSource when it is not SERVICE.amazonaws.com (Session Manager channels are logged as ssm). */
+  source?: string;
   name: string;
   request?: string;
   response?: string;
@@ -62,7 +65,7 @@ export function api(sink: Sink, c: Caller, t: number, rng: Rng, call: ApiCall): 
     account: c.accountId,
     region,
     identity: c.identity,
-    source: `${call.service}.amazonaws.com`,
+    source: call.source ?? `${call.service}.amazonaws.com`,
     name: call.name,
     ip: route.ip,
     userAgent: call.userAgent ?? c.userAgent,
@@ -90,7 +93,10 @@ export function api(sink: Sink, c: Caller, t: number, rng: Rng, call: ApiCall): 
   return spec;
 }
 
-/** An AWS service calling KMS for the session (invokedBy set, source = the service). */
+/**
+ * An AWS service calling KMS for the session: invokedBy set, the service as source and agent (S3 for SSE-KMS,
+ * Secrets Manager), or `AWS Internal` for all three (Parameter Store SecureString values).
+ */
 function onBehalf(
   sink: Sink,
   c: Caller,
@@ -275,6 +281,34 @@ export function secret(sink: Sink, c: Caller, t: number, rng: Rng, secretName: s
     SecretARN: arn,
     SecretVersionId: rng.uuid().toUpperCase(),
   });
+  return spec;
+}
+
+/**
+ * GetParameters of SecureString parameters with decryption; Parameter Store decrypts each value with KMS on the
+ * caller's behalf. Shape of the decrypt: the invictus-aws-dataset trail (kms Decrypt, invokedBy, sourceIPAddress and
+ * userAgent all `AWS Internal`, encryptionContext PARAMETER_ARN).
+ */
+export function secureParameters(
+  sink: Sink,
+  c: Caller,
+  t: number,
+  rng: Rng,
+  names: string[],
+  keyArn: string,
+  extra: Partial<ApiCall> = {},
+): EventSpec {
+  const spec = api(sink, c, t, rng, {
+    service: 'ssm',
+    name: 'GetParameters',
+    request: `{"names":${j(names)},"withDecryption":true}`,
+    ...extra,
+  });
+  for (const name of names) {
+    onBehalf(sink, c, t + rng.int(300), 'AWS Internal', 'Decrypt', keyArn, {
+      PARAMETER_ARN: `arn:aws:ssm:${c.region}:${c.accountId}:parameter${name}`,
+    });
+  }
   return spec;
 }
 

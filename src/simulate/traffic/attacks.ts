@@ -5,7 +5,7 @@
  * and the labels each one must produce.
  */
 import type { WebRequest } from '../alb-writer.js';
-import { identityOf, iamUserIdentity, roleCred, type Cred } from '../credentials.js';
+import { identityCred, identityOf, iamUserIdentity, roleCred, type Cred } from '../credentials.js';
 import { resourceId, sessionToken } from '../ids.js';
 import type { Label, Story } from '../labels.js';
 import type { Account, EcsTask, Instance, LambdaEnv, LambdaFunction, Organisation } from '../organisation.js';
@@ -39,6 +39,9 @@ const ATTACKER_UA = {
   boto3:
     'Boto3/1.34.49 md/Botocore#1.34.49 ua/2.0 os/linux#6.5.0-21-generic md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.49',
   pacu: 'Boto3/1.34.49 md/Botocore#1.34.49 ua/2.0 os/linux#6.5.0-21-generic md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.49 Pacu/1.5.2',
+  // Kali's packaged AWS CLI as a real trail records it (Hack The Box Sherlock "Heartbreaker-Denouement": a stolen
+  // aws:ec2-instance credential used from an attacker's EC2 address).
+  kali: 'aws-cli/1.29.54 md/Botocore#1.31.54 md/awscrt#1.0.0.dev0 ua/2.0 os/linux#6.3.0-kali1-cloud-amd64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy botocore/1.31.54',
   ssrfScanner: 'python-requests/2.31.0',
 };
 
@@ -78,6 +81,7 @@ export interface AttackPlan {
     relayClient: string;
     ecs: string;
     lambda: string;
+    identityEc2: string;
   };
   providers: Record<string, string>;
 }
@@ -151,6 +155,7 @@ export function planAttacks(org: Organisation, rng: Rng): AttackPlan {
   const relay = vps();
   const ecs = vps();
   const lambda = vps();
+  const identityEc2 = book.ec2v4(s.estate.region);
   return {
     org,
     rng,
@@ -177,6 +182,7 @@ export function planAttacks(org: Organisation, rng: Rng): AttackPlan {
       relayClient: relay.ip,
       ecs: ecs.ip,
       lambda: lambda.ip,
+      identityEc2,
     },
     providers: {
       ssrf: ssrf.provider,
@@ -288,6 +294,7 @@ export function materialiseAttacks(p: AttackPlan): Materialised {
   ssrfRelay(b);
   ecsTheft(b);
   lambdaTheft(b);
+  identityForeignAws(b);
   exposure(b);
   for (const story of b.stories) story.timeline.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
   const schedule = new Schedule(b.items);
@@ -1101,6 +1108,79 @@ function lambdaTheft(b: StoryBuilder): void {
   });
 }
 
+/**
+ * The instance identity credential (aws:ec2-instance) read through the SSRF over IMDSv1 and used from the attacker's
+ * own EC2 instance with Kali's AWS CLI, as in the Hack The Box Sherlock "Heartbreaker-Denouement" trail: the SSRF asks
+ * for /latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance, the key then shows
+ * ec2RoleDelivery 1.0, and the credential (which no policy grants anything) answers GetCallerIdentity and little else.
+ */
+function identityForeignAws(b: StoryBuilder): void {
+  const { p, rng, sink } = b;
+  const s = p.s;
+  const account = s.account;
+  const region = s.estate.region;
+  const ip = p.addresses.identityEc2;
+  const probes = [
+    ['http://169.254.169.254/latest/meta-data/', 200, 310],
+    ['http://169.254.169.254/latest/meta-data/identity-credentials/ec2/security-credentials/', 200, 12],
+    ['http://169.254.169.254/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance', 200, 1560],
+  ] as const;
+  const times = b.burst(p.t(0.855), probes.length, [10_000, 60_000]);
+  const fetchAt = times[times.length - 1]!;
+  const k = identityCred(s, fetchAt - rng.intIn(4, 40) * MINUTE, '1.0', rng);
+  s.identityKeys.push(k);
+  s.identityKeys.sort((x, y) => x.issued - y.issued);
+  b.begin(
+    'identity-credential-foreign-aws',
+    "Instance identity credential stolen through the SSRF and used from the attacker's EC2 instance",
+    `From ${ip}, an EC2 address in ${region} that no account of the organisation owns, the attacker walks the media ` +
+      `proxy's SSRF on ${s.name} (${s.id}, IMDSv1 allowed) to identity-credentials/ec2/security-credentials/ec2-instance ` +
+      `and reads the instance identity credential ${k.keyId} (assumed-role/aws:ec2-instance/${s.id}, ec2RoleDelivery 1.0). ` +
+      "From the same instance, with Kali's AWS CLI, they ask who they are and try to enumerate the account; the " +
+      'identity role is granted nothing, so only GetCallerIdentity answers.',
+    account,
+    { sourceIp: ip, note: `EC2 range of ${region}, attacker-owned`, accessKeyId: k.keyId },
+  );
+  const browser =
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36';
+  b.note(times[0]!, `SSRF to the metadata service of ${s.id} from ${ip}`);
+  probes.forEach(([path, status, sent], n) =>
+    sink.web(targetRequest(s, times[n]!, rng, ip, browser, `/api/v1/preview?url=${path}`, status, sent)),
+  );
+  b.note(fetchAt, `the response carries the identity credential ${k.keyId} (fetched over IMDSv1: ec2RoleDelivery 1.0)`);
+  b.label({ detector: 'imds-ssrf-attempt', accountId: account.id, sourceIp: ip, instanceId: s.id });
+
+  const c = b.attacker(k, ip, ATTACKER_UA.kali, region);
+  let u = fetchAt + rng.intIn(3, 8) * MINUTE;
+  b.note(u, `${k.keyId} used from ${ip} with Kali's AWS CLI: GetCallerIdentity, then denied enumeration`);
+  getCallerIdentity(sink, c, u, rng, { region: 'us-east-1', host: 'sts.amazonaws.com' });
+  const arn = sessionArn(k);
+  for (const [service, name, action] of [
+    ['ec2', 'DescribeInstances', 'ec2:DescribeInstances'],
+    ['ec2', 'DescribeVpcs', 'ec2:DescribeVpcs'],
+    ['ec2', 'DescribeSecurityGroups', 'ec2:DescribeSecurityGroups'],
+    ['iam', 'ListRoles', 'iam:ListRoles'],
+    ['s3', 'ListBuckets', 's3:ListAllMyBuckets'],
+    ['secretsmanager', 'ListSecrets', 'secretsmanager:ListSecrets'],
+  ] as const) {
+    u += rng.intIn(2, 25) * 1000;
+    const denied = {
+      errorCode: service === 'ec2' ? 'Client.UnauthorizedOperation' : 'AccessDenied',
+      errorMessage: implicitDeny(arn, action),
+    };
+    if (service === 's3') s3ListBuckets(sink, c, u, rng, denied);
+    else simple(sink, c, u, rng, service, name, denied);
+  }
+  getCallerIdentity(sink, c, u + rng.intIn(20, 90) * 1000, rng, { region: 'us-east-1', host: 'sts.amazonaws.com' });
+  b.label({
+    detector: 'instance-credential-foreign-aws',
+    accountId: account.id,
+    instanceId: s.id,
+    sourceIp: ip,
+    accessKeyId: k.keyId,
+  });
+}
+
 /** IMDSv1 exposure: every instance that received a 1.0 key or allowed IMDSv1 (not already labelled by a story). */
 function exposure(b: StoryBuilder): void {
   const { p } = b;
@@ -1110,7 +1190,9 @@ function exposure(b: StoryBuilder): void {
   const exposed = p.org.instances.filter(
     (i) =>
       !labelled.has(i.id) &&
-      (i.httpTokens === 'optional' || i.keys.some((k) => k.delivery === '1.0' && k.vendInWindow)),
+      (i.httpTokens === 'optional' ||
+        i.keys.some((k) => k.delivery === '1.0' && k.vendInWindow) ||
+        i.identityKeys.some((k) => k.delivery === '1.0')),
   );
   b.begin(
     'imdsv1-exposure',

@@ -4,11 +4,12 @@
  * workload's key comes from that workload's own network path.
  */
 import { identityOf, keyAt, type Cred } from '../credentials.js';
+import { awsId } from '../ids.js';
 import type { Account, Instance, Organisation, Purpose } from '../organisation.js';
 import { isRunning } from '../organisation.js';
 import type { Rng } from '../prng.js';
-import { q } from '../record.js';
-import { MINUTE, isoSeconds } from '../time.js';
+import { q, type EventSpec } from '../record.js';
+import { HOUR, MINUTE, isoSeconds } from '../time.js';
 import { UA } from './agents.js';
 import {
   api,
@@ -21,6 +22,7 @@ import {
   s3ListBuckets,
   s3Object,
   secret,
+  secureParameters,
   simple,
   sqs,
   type Caller,
@@ -274,10 +276,9 @@ const MIXES: Record<Purpose, [AppCall, number][]> = {
   edge: [
     [(s, c, t, r) => putMetricData(s, c, t, r, 'CWAgent', UA.cwAgent), 30],
     [
-      (s, c, t, r) =>
-        simple(s, c, t, r, 'ssm', 'GetParameters', {
+      (s, c, t, r, i) =>
+        secureParameters(s, c, t, r, ['/edge/tls-config'], i.account.kmsKeyArn(i.estate.region), {
           userAgent: UA.goV2('ssm'),
-          request: '{"names":["/edge/tls-config"],"withDecryption":true}',
         }),
       10,
     ],
@@ -356,23 +357,60 @@ export class InstanceAppGenerator implements Generator {
 // ---------------------------------------------------------------------------------------------
 // SSM agent
 
+/** When an agent (re)connects its Session Manager control channel: at start, then after the odd dropped socket. */
+function channelTimes(inst: Instance, org: Organisation, rng: Rng): number[] {
+  const times: number[] = [];
+  const stop = Math.min(org.end, inst.terminate ?? Infinity);
+  if (inst.launch >= org.start) times.push(inst.launch + rng.intIn(75, 130) * 1000);
+  for (
+    let t = Math.max(org.start, inst.launch) + rng.intIn(20, 200) * MINUTE;
+    t < stop;
+    t += rng.intIn(90, 300) * MINUTE
+  )
+    times.push(t);
+  return times.filter((t) => t < stop);
+}
+
+/**
+ * The SSM agent of every instance, signing with the instance's role session (or, in accounts with Default Host
+ * Management, with the instance identity role) from the instance's own network path: the heartbeat
+ * (UpdateInstanceInformation every 5 minutes), the ec2messages long poll and replies, the Session Manager control
+ * channel and, with Default Host Management, the hourly RequestManagedInstanceRoleToken. Which calls the agent makes:
+ * the Systems Manager guide "Reference: ec2messages, ssmmessages, and other API operations".
+ */
 export class SsmAgentGenerator implements Generator {
   readonly name = 'ssm-agent';
   readonly scalable = false;
   private readonly phase = new Map<string, number>();
+  private readonly channels: Schedule<{ time: number; inst: Instance; start: boolean }>;
+  private readonly roleTokens: Schedule<{ time: number; inst: Instance }>;
 
   constructor(
     private readonly org: Organisation,
     private readonly rng: Rng,
   ) {
     for (const inst of org.instances) this.phase.set(inst.id, rng.int(5 * MINUTE));
+    const plan = rng.fork('channels');
+    const channels: { time: number; inst: Instance; start: boolean }[] = [];
+    const tokens: { time: number; inst: Instance }[] = [];
+    for (const inst of org.instances) {
+      channelTimes(inst, org, plan).forEach((time, i) =>
+        channels.push({ time, inst, start: i === 0 && inst.launch >= org.start }),
+      );
+      if (!inst.account.defaultHostManagement) continue;
+      const stop = Math.min(org.end, inst.terminate ?? Infinity);
+      const first = inst.launch >= org.start ? inst.launch + plan.intIn(45, 90) * 1000 : org.start + plan.int(HOUR);
+      for (let t = first; t < stop; t += plan.intIn(50, 62) * MINUTE) tokens.push({ time: t, inst });
+    }
+    this.channels = new Schedule(channels);
+    this.roleTokens = new Schedule(tokens);
   }
 
-  private caller(inst: Instance, t: number): Caller | undefined {
+  private caller(inst: Instance, t: number, userAgent: string = UA.ssmAgent): Caller | undefined {
     const identityRole = inst.account.defaultHostManagement;
-    const cred = identityRole ? keyAt(inst.identityKeys, t, this.rng) : keyAt(inst.keys, t, this.rng, '2.0');
+    const cred = identityRole ? keyAt(inst.identityKeys, t, this.rng, '2.0') : keyAt(inst.keys, t, this.rng, '2.0');
     if (!cred) return undefined;
-    return instanceCaller(inst, cred, t, UA.ssmAgent, this.rng);
+    return instanceCaller(inst, cred, t, userAgent, this.rng);
   }
 
   run(t0: number, t1: number, sink: Sink): void {
@@ -386,6 +424,7 @@ export class SsmAgentGenerator implements Generator {
         const at = t + rng.intIn(0, 8000);
         const c = this.caller(inst, at);
         if (!c) continue;
+        // Request shape: the agent's UpdateInstanceInformation records in the invictus-aws-dataset trail.
         simple(sink, c, at, rng, 'ssm', 'UpdateInstanceInformation', {
           readOnly: false,
           request: `{"instanceId":"${inst.id}","agentVersion":"3.2.2303.0","agentStatus":"Active","platformType":"Linux","platformName":"Amazon Linux","platformVersion":"2023","iPAddress":"${inst.privateIp}","computerName":"ip-${inst.privateIp.replace(/\./g, '-')}.${inst.estate.region}.compute.internal","agentName":"amazon-ssm-agent","availabilityZone":"${inst.subnet.az}","ssmConnectionChannel":"ssmmessages"}`,
@@ -401,9 +440,16 @@ export class SsmAgentGenerator implements Generator {
           request: `{"destination":"${inst.id}","messagesRequestId":"${rng.uuid()}","visibilityTimeoutInSeconds":10}`,
         });
         if (rng.chance(0.03)) {
-          simple(sink, c, t + rng.intIn(1000, 4000), rng, 'ec2messages', 'AcknowledgeMessage', {
+          // A Run Command document arrives: the agent acknowledges it, runs it and sends the result back.
+          const messageId = `aws.ssm.${rng.uuid()}.${inst.id}`;
+          const ack = t + rng.intIn(1000, 4000);
+          simple(sink, c, ack, rng, 'ec2messages', 'AcknowledgeMessage', {
             readOnly: false,
-            request: `{"messageId":"aws.ssm.${rng.uuid()}.${inst.id}"}`,
+            request: `{"messageId":"${messageId}"}`,
+          });
+          simple(sink, c, ack + rng.intIn(2000, 20_000), rng, 'ec2messages', 'SendReply', {
+            readOnly: false,
+            request: `{"messageId":"${messageId}","replyId":"${rng.uuid()}"}`,
           });
         }
       }
@@ -416,7 +462,166 @@ export class SsmAgentGenerator implements Generator {
           });
       }
     }
+    for (const item of this.channels.take(t1)) this.controlChannel(sink, item.inst, item.time, item.start);
+    for (const item of this.roleTokens.take(t1)) this.roleToken(sink, item.inst, item.time);
   }
+
+  /**
+   * The Session Manager control channel: CreateControlChannel then the websocket OpenControlChannel, both data events
+   * logged under eventSource ssm.amazonaws.com with resources type AWS::SSMMessages::ControlChannel (Systems Manager
+   * CloudTrail guide, data event example 1; a real record: elastic/integrations test-create-control-channel-json.log,
+   * channel id = instance id, Go-http-client/1.1). No public record shows OpenControlChannel's parameters: none are written.
+   */
+  private controlChannel(sink: Sink, inst: Instance, t: number, start: boolean): void {
+    const rng = this.rng;
+    if (!isRunning(inst, t)) return;
+    const c = this.caller(inst, t, UA.goHttp);
+    if (!c) return;
+    const region = inst.estate.region;
+    const host = `ssmmessages.${region}.amazonaws.com`;
+    const resources = `[{"accountId":"${inst.account.id}","type":"AWS::SSMMessages::ControlChannel","ARN":"arn:aws:ssmmessages:${region}:${inst.account.id}:control-channel/${inst.id}"}]`;
+    if (start) {
+      // A starting agent asks ec2messages where to poll (ec2messages:GetEndpoint, same guide).
+      simple(sink, { ...c, userAgent: UA.ssmAgent }, t - rng.intIn(2000, 6000), rng, 'ec2messages', 'GetEndpoint', {
+        request: `{"destination":"${inst.id}"}`,
+      });
+    }
+    api(sink, c, t, rng, {
+      service: 'ssmmessages',
+      source: 'ssm.amazonaws.com',
+      name: 'CreateControlChannel',
+      host,
+      data: true,
+      readOnly: false,
+      request: `{"channelId":"${inst.id}","messageSchemaVersion":"1.0","requestId":"${rng.uuid()}","userAgent":"${UA.goHttp}"}`,
+      response: `{"messageSchemaVersion":"1.0","tokenValue":"Value hidden due to security reasons.","url":"wss://${host}/v1/control-channel/${inst.id}?role=subscribe&stream=input"}`,
+      resources,
+    });
+    api(sink, c, t + rng.intIn(300, 2500), rng, {
+      service: 'ssmmessages',
+      source: 'ssm.amazonaws.com',
+      name: 'OpenControlChannel',
+      host,
+      data: true,
+      readOnly: false,
+      resources,
+    });
+  }
+
+  /**
+   * Default Host Management: the agent trades the instance identity credential for the management role's
+   * (RequestManagedInstanceRoleToken, a data event; Systems Manager CloudTrail guide, data event example 2, signed by
+   * assumed-role/aws:ec2-instance/i-… with ec2RoleDelivery 2.0; the agent's SDK agent per agent/ssm/rsaauth/rsa_client.go).
+   */
+  private roleToken(sink: Sink, inst: Instance, t: number): void {
+    if (!isRunning(inst, t)) return;
+    const cred = keyAt(inst.identityKeys, t, this.rng, '2.0');
+    if (!cred) return;
+    const region = inst.estate.region;
+    api(sink, instanceCaller(inst, cred, t, UA.ssmAgent, this.rng), t, this.rng, {
+      service: 'ssm',
+      name: 'RequestManagedInstanceRoleToken',
+      data: true,
+      readOnly: true,
+      request: `{"fingerprint":"${inst.id}"}`,
+      resources: `[{"accountId":"${inst.account.id}","type":"AWS::SSM::ManagedNode","ARN":"arn:aws:ec2:${region}:${inst.account.id}:instance/${inst.id}"}]`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KMS calls AWS makes with a workload's own session
+
+const KMS_ALGORITHM = '"encryptionAlgorithm":"SYMMETRIC_DEFAULT"';
+
+/**
+ * KMS calls AWS makes with a workload's session, at the workload's start: Lambda decrypting a function's environment
+ * variables at every cold start, and EC2 decrypting an instance's encrypted root volume as it boots.
+ */
+export class WorkloadKmsGenerator implements Generator {
+  readonly name = 'workload-kms';
+  readonly scalable = false;
+  private readonly schedule: Schedule<{ time: number; emit: (sink: Sink) => void }>;
+
+  constructor(org: Organisation, rng: Rng) {
+    const items: { time: number; emit: (sink: Sink) => void }[] = [];
+    for (const estate of org.accounts.flatMap((a) => a.regions)) {
+      const account = estate.account;
+      if (estate.lambdas.length > 0) {
+        // The Lambda service's own fleet: AWS address space of the region, never the account's.
+        const fleet = Array.from({ length: 3 }, () => org.book.ec2v4(estate.region));
+        for (const fn of estate.lambdas) {
+          for (const env of fn.envs) {
+            const cred = env.key;
+            if (!cred || env.start < org.start) continue;
+            const time = env.start + rng.intIn(40, 600);
+            const ip = rng.pick(fleet);
+            const keyArn = account.kmsKeyArn(estate.region);
+            // Shape: the 2024 record in "Query AWS CloudTrail Logs - CLI" (role session = function name, no invokedBy,
+            // aws-internal/3 aws-sdk-java agent, encryptionContext aws:lambda:FunctionArn); its source is an address,
+            // as the panther-analysis log-processor test event keeps it (sanitised to 1.2.3.4).
+            items.push({
+              time,
+              emit: (sink) =>
+                sink.ct({
+                  time,
+                  account: account.id,
+                  region: estate.region,
+                  identity: identityOf(cred),
+                  source: 'kms.amazonaws.com',
+                  name: 'Decrypt',
+                  ip,
+                  userAgent: UA.lambdaEnvDecrypt,
+                  request: `{${KMS_ALGORITHM},"encryptionContext":{"aws:lambda:FunctionArn":${q(fn.arn)}}}`,
+                  readOnly: true,
+                  resources: `[{"accountId":"${account.id}","type":"AWS::KMS::Key","ARN":"${keyArn}"}]`,
+                  tlsHost: `kms.${estate.region}.amazonaws.com`,
+                }),
+            });
+          }
+        }
+      }
+    }
+    for (const inst of org.instances) {
+      if (inst.launch < org.start) continue;
+      const time = inst.launch + rng.intIn(1500, 6000);
+      const keyId = awsId('ASIA', inst.account.id, rng);
+      const keyMaterial = rng.hex(64);
+      items.push({ time, emit: (sink) => sink.ct(rootVolumeDecrypt(inst, time, keyId, keyMaterial)) });
+    }
+    this.schedule = new Schedule(items);
+  }
+
+  run(_t0: number, t1: number, sink: Sink): void {
+    for (const item of this.schedule.take(t1)) item.emit(sink);
+  }
+}
+
+/**
+ * EC2 decrypting a booting instance's encrypted root volume with the reserved `aws:ec2-infrastructure` session named
+ * after the instance (AWS KMS developer guide "Amazon EC2 example two"; today's fields — invokedBy, inScopeOf, AWS
+ * Internal source and agent, keyMaterialId — from a 2026 event-history export of the same call, eventVersion 1.11).
+ */
+function rootVolumeDecrypt(inst: Instance, time: number, keyId: string, keyMaterial: string): EventSpec {
+  const acct = inst.account.id;
+  const region = inst.estate.region;
+  const keyArn = inst.account.kmsKeyArn(region);
+  const identity = `{"type":"AssumedRole","principalId":"${acct}:aws:ec2-infrastructure:${inst.id}","arn":"arn:aws:sts::${acct}:assumed-role/aws:ec2-infrastructure/${inst.id}","accountId":"${acct}","accessKeyId":"${keyId}","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"${acct}:aws:ec2-infrastructure","arn":"arn:aws:iam::${acct}:role/aws:ec2-infrastructure","accountId":"${acct}","userName":"aws:ec2-infrastructure"},"attributes":{"creationDate":"${isoSeconds(time - 1000)}","mfaAuthenticated":"false"}},"invokedBy":"AWS Internal","inScopeOf":{"issuerType":"AWS::EC2::Instance","credentialsIssuedTo":"arn:aws:ec2:${region}:${acct}:instance/${inst.id}"}}`;
+  return {
+    time,
+    account: acct,
+    region,
+    version: '1.11',
+    identity,
+    source: 'kms.amazonaws.com',
+    name: 'Decrypt',
+    ip: UA.awsInternal,
+    userAgent: UA.awsInternal,
+    request: `{"encryptionContext":{"aws:ebs:id":"${inst.rootVolumeId}"},${KMS_ALGORITHM}}`,
+    additional: `{"keyMaterialId":"${keyMaterial}"}`,
+    readOnly: true,
+    resources: `[{"accountId":"${acct}","type":"AWS::KMS::Key","ARN":"${keyArn}"}]`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
