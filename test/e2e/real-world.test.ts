@@ -110,7 +110,8 @@ describe('real-world corpus: expectations cover the corpus', () => {
     for (const s of samples) {
       assert.ok(['attack', 'benign', 'undecidable'].includes(s.kind), `${s.sample}: kind`);
       assert.ok(s.conclusion.length > 20, `${s.sample}: conclusion`);
-      if (s.kind !== 'benign') assert.ok(s.expect.length > 0, `${s.sample}: an ${s.kind} sample names what must be found`);
+      if (s.kind !== 'benign')
+        assert.ok(s.expect.length > 0, `${s.sample}: an ${s.kind} sample names what must be found`);
       if (s.kind === 'attack') {
         for (const e of s.expect) {
           assert.ok(rank(e.minSeverity) >= rank('medium'), `${s.sample}: a known theft is found at medium or higher`);
