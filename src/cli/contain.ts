@@ -15,6 +15,7 @@ import { identitySessionName } from '../respond/commands.js';
 import { buildContainmentPlan, type ContainInput, type ContainmentPlan } from '../respond/plan.js';
 import { CONTAIN_FORMATS, renderContain, type ContainFormat } from '../respond/render.js';
 import { openStore, type Store } from '../store/store.js';
+import { findingsOnInstance, pathFindings } from '../store/instance-findings.js';
 import { status, statusUntrusted, writeResults } from './io.js';
 import { collect, loadInventoryWithStatus } from './run.js';
 
@@ -51,7 +52,6 @@ export interface ContainDeps {
 }
 
 /** Web-tier detectors whose findings name the instance a request forgery reached. */
-const PATH_DETECTORS = ['imds-ssrf-attempt', 'signed-aws-url-in-request'] as const;
 
 function parseContainFormat(value: string | undefined): ContainFormat {
   if (value === undefined) return 'text';
@@ -107,24 +107,6 @@ function fromFinding(
     accountId: pick('--account', options.account, finding.accountId ?? ''),
     instanceId: pick('--instance', options.instance, principal.instanceId ?? ''),
   };
-}
-
-/** Web findings that reached the same instance: the likely path of the theft. */
-function pathFindings(store: Store, instanceId: string): Finding[] {
-  if (instanceId === '') return [];
-  const lower = instanceId.toLowerCase();
-  return PATH_DETECTORS.flatMap(
-    (detector) => store.listFindings({ detector, search: instanceId, limit: 50, sort: 'severity' }).findings,
-  ).filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
-}
-
-/** Every stored finding on the instance: those on its instance-profile credential name the profile's role. */
-function findingsOnInstance(store: Store, instanceId: string): Finding[] {
-  if (instanceId === '') return [];
-  const lower = instanceId.toLowerCase();
-  return store
-    .listFindings({ search: instanceId, limit: 200, sort: 'lastSeen' })
-    .findings.filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {

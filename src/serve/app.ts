@@ -25,6 +25,7 @@ import {
   type FindingStatus,
   type Store,
 } from '../store/store.js';
+import { findingsOnInstance, pathFindings } from '../store/instance-findings.js';
 import { DEFAULT_WEB_ROOT, loadVendorAssets, readWebFile, type Asset } from './assets.js';
 import { createIncidentCache, incidentActivity } from './incidents.js';
 
@@ -69,7 +70,6 @@ const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 const MAX_SEARCH_CHARS = 200;
 const MAX_NOTE_CHARS = 2000;
-const PATH_DETECTORS = ['imds-ssrf-attempt', 'signed-aws-url-in-request'] as const;
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** An answer the API gives on purpose, as `{ error, hint }`. */
@@ -436,22 +436,4 @@ function statusChange(body: unknown): { status: FindingStatus; note: string } {
     throw new ApiError(400, `note is longer than ${MAX_NOTE_CHARS} characters`, 'shorten the note');
   }
   return { status, note: note ?? '' };
-}
-
-/** Web findings that reached the same instance: the likely path of the theft (as offbox contain finds them). */
-/** Every stored finding on the instance: for the identity credential, those on its profile credential name the role. */
-function findingsOnInstance(store: Store, instanceId: string): Finding[] {
-  if (instanceId === '') return [];
-  const lower = instanceId.toLowerCase();
-  return store
-    .listFindings({ search: instanceId, limit: 200, sort: 'lastSeen' })
-    .findings.filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
-}
-
-function pathFindings(store: Store, instanceId: string): Finding[] {
-  if (instanceId === '') return [];
-  const lower = instanceId.toLowerCase();
-  return PATH_DETECTORS.flatMap(
-    (detector) => store.listFindings({ detector, search: instanceId, limit: 50, sort: 'severity' }).findings,
-  ).filter((f) => (f.principal?.instanceId ?? '').toLowerCase() === lower);
 }
