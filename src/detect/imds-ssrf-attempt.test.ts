@@ -165,6 +165,62 @@ describe(DETECTOR, () => {
     assert.ok(f.evidence.reasons.some((r) => /by its path alone, sent to app\.example\.com/.test(r)));
   });
 
+  it('helper services: a decoded rebinding name is a full hit naming its family; an OOB domain alone is low/low', async () => {
+    const result = await scanWebLogs(
+      logObjects(
+        memoryLog('a.log', [
+          albLine({
+            url: 'https://app.example.com:443/fetch?url=http%3A%2F%2F7f000001.a9fea9fe.rbndr.us%2Flatest%2Fmeta-data%2F',
+          }),
+          albLine({
+            url: 'https://app.example.com:443/fetch?url=http%3A%2F%2Fc23b2la0kl1krjcrdj10cndmnioyyyyyn.oast.fun%2F',
+          }),
+        ]),
+      ),
+    );
+    const rebinding = result.findings.find((f) => f.evidence.reasons.some((r) => /rbndr\.us/.test(r)))!;
+    assert.equal(rebinding.severity, 'medium');
+    assert.equal(rebinding.confidence, 'high');
+    assert.ok(
+      rebinding.evidence.reasons.some((r) => /^helper service: rbndr\.us \(rebinding\).*taviso\/rbndr/.test(r)),
+    );
+    assert.ok(
+      rebinding.title.includes('169.254.169.254') || rebinding.evidence.reasons[0]!.includes('169.254.169.254'),
+    );
+    const oob = result.findings.find((f) => f.evidence.reasons.some((r) => /oast\.fun/.test(r)))!;
+    assert.equal(oob.severity, 'low');
+    assert.equal(oob.confidence, 'low');
+    assert.ok(oob.evidence.reasons.some((r) => /no metadata address is visible/.test(r)));
+    assert.match(oob.evidence.reasons[0]!, /^GET request carries an SSRF helper service in the query string/);
+    assert.ok(oob.evidence.reasons.some((r) => /^helper service: interactsh \(out-of-band\)/.test(r)));
+  });
+
+  it('other clouds: named, with a reason of their own; on an EC2 backend the target cannot answer, so medium confidence', async () => {
+    const gcp =
+      'https://app.example.com:443/fetch?url=http%3A%2F%2Fmetadata.google.internal%2FcomputeMetadata%2Fv1%2Finstance%2Fservice-accounts%2Fdefault%2Ftoken';
+    const onEc2 = await scanWebLogs(logObjects(memoryLog('mem/alb.log', [albLine({ url: gcp })])), {
+      inventory: inventory(),
+    });
+    assert.equal(onEc2.findings.length, 1);
+    const f = onEc2.findings[0]!;
+    assert.match(f.title, /Google Cloud metadata server/);
+    assert.equal(f.confidence, 'medium');
+    assert.ok(f.evidence.reasons.some((r) => /does not answer on an EC2 instance such as i-0123456789abcdef0/.test(r)));
+    assert.ok(f.evidence.reasons[0]!.startsWith('GET request carries a metadata-service target'));
+    const unknownBackend = await scanWebLogs(logObjects(memoryLog('mem/alb.log', [albLine({ url: gcp })])));
+    assert.equal(unknownBackend.findings.length, 1);
+    const g = unknownBackend.findings[0]!;
+    assert.equal(g.confidence, 'high');
+    assert.ok(g.evidence.reasons.some((r) => /is not AWS's: .* its credentials are at risk/.test(r)));
+  });
+
+  it('a helper domain in a Referer is not a hit (User-Agent: see held-out.test.ts)', async () => {
+    const result = await scanWebLogs(
+      logObjects(memoryLog('a.log', [nginxLine({ request: 'GET / HTTP/1.1', referer: 'https://abc.oast.fun/' })])),
+    );
+    assert.deepEqual(result.findings, []);
+  });
+
   it('aggregates by client, target, backend and host; ids are stable whatever the file order', async () => {
     const lines = [
       albLine({ url: CREDS_URL, time: '2024-05-01T10:00:05.000000Z' }),

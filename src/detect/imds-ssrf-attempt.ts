@@ -4,9 +4,11 @@ import {
   findMetadataTarget,
   metadataHeaders,
   SERVICE_NAMES,
+  type MetadataService,
   type MetadataTarget,
   type TargetWhere,
 } from '../weblogs/metadata-target.js';
+import type { HelperKind } from '../weblogs/helper-services.js';
 import type { WebRequest } from '../weblogs/request.js';
 import type { Finding } from './finding.js';
 import { hasResponseBody, safeHostText, type BackendFacts, type WebDetector, type WebVerdict } from './web-types.js';
@@ -22,6 +24,13 @@ export const WHERE_TEXT: Readonly<Record<TargetWhere, string>> = {
   header: 'a request header',
   body: 'the request body',
 };
+
+/** Services whose credentials are AWS credentials. */
+const AWS_SERVICES: ReadonlySet<MetadataService> = new Set(['aws-imds', 'aws-ecs', 'aws-eks-pod-identity']);
+
+function whatItCarries(target: MetadataTarget): string {
+  return target.recognisedBy === 'helper' ? 'an SSRF helper service' : 'a metadata-service target';
+}
 
 /** "round 1: percent-decoding; round 2: percent-decoding, Unicode look-alikes". */
 export function describeDecodings(decodings: readonly DecodingStep[][]): string {
@@ -43,7 +52,25 @@ function targetText(t: MetadataTarget): string {
       return `${service}: AWS WAF's ${t.notation} matched (WAF never logs the body, so the payload itself is not in the log)`;
     case 'path':
       return `${service} by its path alone, sent to ${t.canonical || 'the application'}: a probe for a reverse proxy or a DNS name that forwards to the metadata service; the address it reached is not in the log`;
+    case 'helper':
+      return `no metadata address is visible: the request points the application at ${t.canonical}, ${HELPER_KIND_TEXT[t.helper?.kind ?? 'out-of-band']} (${t.helper?.family ?? 'helper service'}); which service it reaches next is not in the log`;
   }
+}
+
+/** What each kind of helper service does, as words after "the request points the application at X,". */
+const HELPER_KIND_TEXT: Readonly<Record<HelperKind, string>> = {
+  redirector: 'a public redirector whose target is encoded opaquely',
+  rebinding: 'a DNS-rebinding name that can switch to any address after the check',
+  'wildcard-dns': 'a wildcard DNS name',
+  'out-of-band': 'an out-of-band interaction domain used to confirm blind SSRF',
+};
+
+/** The helper service line of the reasons: which family, how it was decoded, where the list entry comes from. */
+function helperReason(t: MetadataTarget): string {
+  const h = t.helper;
+  if (!h) return '';
+  const decoded = h.decoded ? `; decoded from ${h.decoded}` : '';
+  return `helper service: ${h.family} (${h.kind})${decoded}; listed from ${h.source}`;
 }
 
 function backendReason(backend: BackendFacts | undefined, hasInventory: boolean): string {
@@ -86,11 +113,13 @@ export const imdsSsrfAttempt: WebDetector = {
   id: 'imds-ssrf-attempt',
   title: 'Metadata-service SSRF attempt',
   description:
-    'A web-tier request (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache) carries a metadata-service target — ' +
+    'A web-tier request (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache) or an application or error log line ' +
+    'carries a metadata-service target — ' +
     '169.254.169.254 in any notation or encoding, fd00:ec2::254, the ECS/EKS credential endpoints, metadata DNS names, ' +
     'wildcard and rebinding DNS names, a metadata path or a Host of the service — trying to make the application fetch ' +
     'instance credentials. Severity rises for credential paths and IMDSv2 token requests, and to critical when a ' +
-    'credential path was answered 2xx with a body.',
+    'credential path was answered 2xx with a body. A helper service (opaque redirector, rebinding or out-of-band ' +
+    'domain) with no metadata address visible is a low-severity, low-confidence finding for service `unknown`.',
   attack: { technique: 'T1552.005', analytic: 'AN0960', tactic: 'Credential Access' },
 
   evaluate({ request, backend }, ctx): WebVerdict | undefined {
@@ -105,11 +134,18 @@ export const imdsSsrfAttempt: WebDetector = {
     if (body && target.credentialPath) flags.push('credential-response');
     if (request.action === 'BLOCK') flags.push('blocked');
     if (target.recognisedBy === 'path') flags.push('path-only');
+    if (target.recognisedBy === 'helper') flags.push('helper-only');
 
+    // A text-log line's tokens are read as a query string; the line is what carried them.
+    const fromLogLine = request.format === 'text' && target.where === 'query' && method === '';
     const reasons = [
-      `${method || 'a'} request carries a metadata-service target in ${WHERE_TEXT[target.where]}: ${targetText(target)}`,
+      fromLogLine
+        ? `a log line (${request.file}:${request.line}) carries ${whatItCarries(target)}: ${targetText(target)}`
+        : `${method || 'a'} request carries ${whatItCarries(target)} in ${WHERE_TEXT[target.where]}: ${targetText(target)}`,
       `matched text (decoded): ${target.evidence}`,
     ];
+    const helper = helperReason(target);
+    if (helper) reasons.push(helper);
     if (target.decodedLayers > 0) {
       reasons.push(
         `found after ${target.decodedLayers} round${target.decodedLayers > 1 ? 's' : ''} of decoding (${describeDecodings(target.decodings)})`,
@@ -144,6 +180,14 @@ export const imdsSsrfAttempt: WebDetector = {
     }
     const backendText = backendReason(backend, ctx.hasInventory);
     if (backendText) reasons.push(backendText);
+    const otherCloud = !AWS_SERVICES.has(target.target) && target.target !== 'unknown';
+    if (otherCloud) {
+      reasons.push(
+        backend?.instanceId
+          ? `the ${SERVICE_NAMES[target.target]} does not answer on an EC2 instance such as ${backend.instanceId}: the attempt probes for the cloud the application runs on and cannot hand out AWS credentials there`
+          : `the ${SERVICE_NAMES[target.target]} is not AWS's: on AWS the attempt probes for the cloud the application runs on; where the application runs on that platform, its credentials are at risk`,
+      );
+    }
     reasons.push(
       'ATT&CK: exploitation of a public-facing application (T1190) to reach instance metadata credentials (T1552.005)',
     );
@@ -152,8 +196,16 @@ export const imdsSsrfAttempt: WebDetector = {
     return {
       // SPEC §2: (client, target service, target instance/address, host); IPv4 and IPv6 IMDS are one service.
       key: [target.target, backend?.address ?? '', host].join('|'),
-      subject: `${SERVICE_NAMES[target.target]} ${target.recognisedBy === 'path' ? 'by its path' : `at ${target.canonical}`}${host ? ` via ${host}` : ''}`,
-      confidence: target.recognisedBy === 'path' || target.recognisedBy === 'waf-rule' ? 'medium' : 'high',
+      subject:
+        target.recognisedBy === 'helper'
+          ? `helper service ${target.helper?.family ?? ''} ${target.canonical} (no metadata address visible)${host ? ` via ${host}` : ''}`
+          : `${SERVICE_NAMES[target.target]} ${target.recognisedBy === 'path' ? 'by its path' : `at ${target.canonical}`}${host ? ` via ${host}` : ''}`,
+      confidence:
+        target.recognisedBy === 'helper'
+          ? 'low'
+          : target.recognisedBy === 'path' || target.recognisedBy === 'waf-rule' || (otherCloud && backend?.instanceId)
+            ? 'medium'
+            : 'high',
       reasons,
       flags,
       accessKeyIds: [],
@@ -173,6 +225,14 @@ export const imdsSsrfAttempt: WebDetector = {
     if (flags.has('credential-path')) return { severity: 'high', reasons: ['high: a credential path was requested'] };
     if (flags.has('token-put'))
       return { severity: 'high', reasons: ['high: an IMDSv2 session token was requested with PUT'] };
+    if (flags.has('helper-only')) {
+      return {
+        severity: 'low',
+        reasons: [
+          'low: a helper service (redirector, rebinding or out-of-band domain) was used but no metadata address is visible',
+        ],
+      };
+    }
     return { severity: 'medium', reasons: [] };
   },
 

@@ -1,3 +1,4 @@
+import { parseIp } from '../net/ip.js';
 import { canonicalClientIp, dash, emptyRequest, intField, isoOf, parseClfTime } from './fields.js';
 import type { WebRequest } from './request.js';
 import { splitHostPort, splitRequestLine, splitTarget, tokenizeQuoted } from './tokenize.js';
@@ -45,7 +46,7 @@ export function parseCombinedLine(text: string, file: string, line: number): Web
   if (groups.length === 1) {
     clientGroup = groups[0]!;
   } else if (groups.length === 2) {
-    if (groups[0]!.includes(',')) {
+    if (isForwardedChain(groups[0]!)) {
       clientGroup = groups[0]!;
       remote = groups[1]!;
     } else {
@@ -93,4 +94,22 @@ export function parseCombinedLine(text: string, file: string, line: number): Web
   request.referer = dash(rest[3]);
   request.userAgent = dash(rest[4]);
   return request;
+}
+
+/**
+ * An X-Forwarded-For chain logged before the client (`203.0.113.9, 10.0.0.2`): every entry an address
+ * (or `unknown`). A vhost may hold a comma too — a Host of `a,b@169.254.169.254` is a parser-confusion
+ * payload, not a chain — so a comma alone does not decide.
+ */
+function isForwardedChain(group: string): boolean {
+  if (!group.includes(',')) return false;
+  return group.split(',').every((entry) => {
+    const e = entry.trim();
+    return (
+      e === '' ||
+      e === '-' ||
+      e.toLowerCase() === 'unknown' ||
+      parseIp(e.replace(/^\[|\](?::\d+)?$/g, '')) !== undefined
+    );
+  });
 }

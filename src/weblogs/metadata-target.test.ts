@@ -374,3 +374,84 @@ describe('property: notations of metadata and other addresses', () => {
     assert.equal(normaliseMetadataPath('/latest;x=1/meta-data/'), '/latest/meta-data/');
   });
 });
+
+describe('helper services, embedded addresses, numbers without a scheme, broken IPv6', () => {
+  it('decodes helper names to the metadata address, naming the family and how', () => {
+    const cases: [string, string, string][] = [
+      ['url=http://a9fea9fe.nip.io/', '169.254.169.254', 'nip.io'],
+      ['url=http://--ffff-a9fe-a9fe.sslip.io/', '169.254.169.254', 'sslip.io'],
+      ['url=http://make-hex-3136392e3235342e3136392e323534-rr.1u.ms/', '169.254.169.254', '1u.ms'],
+      [
+        'url=http://s-1.2.3.4-169.254.170.2-9-fromqueryrandom-e.rebind.example.org/',
+        '169.254.170.2',
+        'Singularity of Origin',
+      ],
+      [
+        'url=https://nb2hi4b2f4xtcnrzfyzdknboge3dslrsgu2c63dborsxg5bpnvsxiyjnmrqxiyi.302.r3dir.me',
+        '169.254.169.254',
+        'r3dir',
+      ],
+      ['url=https://_169__254__169__254___latest___user-data.patch.rip/t/302/http', '169.254.169.254', '302faker'],
+    ];
+    for (const [query, canonical, family] of cases) {
+      const t = scan({ query });
+      assert.equal(t?.canonical, canonical, query);
+      assert.equal(t?.helper?.family, family, query);
+      assert.notEqual(t?.target, 'unknown', query);
+      assert.ok(t!.helper!.decoded.length > 0, query);
+    }
+  });
+
+  it('a helper service with no metadata address visible is a weak hit only where a request would go to it', () => {
+    for (const query of [
+      'url=https://62epax5fhvj3zzmzigyoe5ipkbn7fysllvges3a.302.r3dir.me',
+      'url=http://7f000001.c0a80001.rbndr.us/',
+      'webhook=https://abc.oast.fun/',
+      'callback=abc.oastify.com',
+    ]) {
+      const t = scan({ query });
+      assert.equal(t?.recognisedBy, 'helper', query);
+      assert.equal(t?.target, 'unknown', query);
+    }
+    for (const parts of [
+      { query: 'q=see abc.oast.fun for details' },
+      { query: 'url=https://oast.example.com/' },
+      { query: 'url=http://1u.ms' },
+      { query: 'url=https://127.0.0.1.nip.io/' },
+      { query: 'url=https://307.r3dir.me/--to/?url=http://localhost' },
+      { referer: 'https://abc.oast.fun/' },
+      { path: '/docs/abc.oast.fun/x' },
+    ]) {
+      assert.equal(scan(parts), undefined, JSON.stringify(parts));
+    }
+  });
+
+  it('an address followed by a metadata path anywhere in a value', () => {
+    for (const query of [
+      'u=http://proxy.example/fetch/169.254.169.254/latest/meta-data/',
+      'q=foo 169.254.169.254/latest/meta-data/',
+      'u=http://proxy.example/x/2852039166/latest/meta-data/iam/security-credentials/',
+    ]) {
+      assert.equal(scan({ query })?.canonical, '169.254.169.254', query);
+    }
+    // Dotless numbers need a distinctive path: `/latest` alone is an ordinary word.
+    assert.equal(scan({ query: 'u=https://shop.example/orders/2852039166/latest' }), undefined);
+  });
+
+  it('numbers without a scheme in URL parameters and /fetch/-like segments; never in other parameters', () => {
+    for (const parts of [
+      { query: 'url=2852039166' },
+      { query: 'url=0x41414141a9fea9fe:80' },
+      { query: 'target=025177524776/latest/user-data' },
+      { path: '/proxy/0xa9fea9fe' },
+      { query: 'url=[::ffff:a9fe:a9fe' },
+      { query: 'url=fd00:ec2::254]' },
+      { query: 'url=fd00:ec2::254:80' },
+    ]) {
+      assert.equal(scan(parts)?.target === 'aws-imds', true, JSON.stringify(parts));
+    }
+    for (const parts of [{ query: 'id=2852039166' }, { path: '/orders/2852039166' }, { path: '/image/2852039166' }]) {
+      assert.equal(scan(parts), undefined, JSON.stringify(parts));
+    }
+  });
+});

@@ -20,6 +20,7 @@
  * URL) is a hit too: it probes reverse proxies and DNS names that point at the service.
  */
 import { decodeLayers, mayBeEncoded, type DecodingStep } from './decode.js';
+import { helperForName, HELPER_HINT, HELPER_SERVICES, type HelperKind, type HelperService } from './helper-services.js';
 import { parseHostAddress, parseIpv4Notation, parseIpv6Notation, type HostAddress } from './host.js';
 import type { WebRequest } from './request.js';
 import { splitHostPort, splitTarget } from './tokenize.js';
@@ -40,7 +41,9 @@ export type MetadataService =
   | 'tencent'
   | 'equinix'
   | 'kubernetes-api'
-  | 'rancher';
+  | 'rancher'
+  /** A helper service (redirector, rebinding or out-of-band domain) was used but no metadata address is visible. */
+  | 'unknown';
 
 /** Where in the request the target was found. */
 export type TargetWhere = 'path' | 'query' | 'fragment' | 'host' | 'request-line' | 'userinfo' | 'header' | 'body';
@@ -61,14 +64,29 @@ export interface MetadataTarget {
   decodedLayers: number;
   /** The decoded text around the match (untrusted, at most 200 characters). */
   evidence: string;
-  /** How it was recognised: an address, a DNS name, a known redirector, a metadata path alone, or the WAF's own rule. */
-  recognisedBy: 'address' | 'dns-name' | 'redirector' | 'path' | 'waf-rule';
+  /**
+   * How it was recognised: an address, a DNS name, a known redirector, a metadata path alone, the WAF's own
+   * rule, or a helper service with no metadata address visible (`helper`: weaker, target `unknown`).
+   */
+  recognisedBy: 'address' | 'dns-name' | 'redirector' | 'path' | 'waf-rule' | 'helper';
+  /** The helper service the target was reached through (wildcard DNS, rebinding, redirector, out-of-band), if any. */
+  helper?: HelperUse;
   /** How the address or name was written ("dotless hexadecimal", "nip.io wildcard DNS name" …). */
   notation: string;
   /** What each decoding round undid, in order. */
   decodings: DecodingStep[][];
   /** What the path is (e.g. "IAM role credentials"), '' when no metadata path. */
   pathLabel: string;
+}
+
+/** A helper service in a request, and what decoding it gave. */
+export interface HelperUse {
+  family: string;
+  kind: HelperKind;
+  /** Where the entry of the helper list was learned (repository/path or documentation URL). */
+  source: string;
+  /** How the address was read out of the name or path; '' when nothing could be decoded. */
+  decoded: string;
 }
 
 /** Human names of the services, for titles and reasons. */
@@ -88,6 +106,7 @@ export const SERVICE_NAMES: Readonly<Record<MetadataService, string>> = Object.f
   equinix: 'Equinix Metal (Packet) metadata service',
   'kubernetes-api': 'Kubernetes API server',
   rancher: 'Rancher metadata service',
+  unknown: 'an unidentified service (helper service, no metadata address visible)',
 });
 
 /** Metadata addresses (canonical text) and their service. 169.254.169.254 is shared; the path refines it. */
@@ -124,15 +143,16 @@ const NAME_RULES: readonly NameRule[] = [
   { name: 'rancher-metadata', service: 'rancher', needsConfirmation: false },
 ];
 
-/** DNS services that answer any name with the address written inside it. */
-const WILDCARD_DNS = ['nip.io', 'sslip.io', 'xip.io', 'traefik.me'];
-/** DNS-rebinding services: the name alternates between the addresses written inside it. */
-const REBINDING_DNS = ['1u.ms', 'rbndr.us'];
+// Names that carry an address (wildcard DNS, rebinding, encoded redirectors): found anywhere in a value.
 // A DNS name is at most 253 characters. Unbounded, the name part backtracks quadratically: 64 KiB of
 // letters before `-.nip.io-` took 10 s per value; bounded, every start position costs at most 253 steps.
 const ADDRESS_DNS_TOKEN =
-  /[a-z0-9][a-z0-9.-]{0,252}\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us)(?![a-z0-9-])/gi;
-const ADDRESS_DNS_SUFFIX = /\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us)(?![a-z0-9-])/i;
+  /[a-z0-9_-][a-z0-9_.-]{0,252}\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us|rebind\.it|rebind\.network|r3dir\.me|patch\.rip)(?![a-z0-9-])/gi;
+const ADDRESS_DNS_SUFFIX =
+  /\.(?:nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us|rebind\.it|rebind\.network|r3dir\.me|patch\.rip)(?![a-z0-9-])/i;
+/** Singularity of Origin names work on any self-hosted domain: `s-<ip>-<ip>-<session>-<strategy>-e.<domain>`. */
+const SINGULARITY_TOKEN =
+  /(?<![a-z0-9])s-([0-9a-fx.:]{1,45})-([0-9a-fx.:]{1,45}|localhost)-[a-z0-9]{1,64}-[a-z]{1,40}-e\./gi;
 
 interface PathRule {
   re: RegExp;
@@ -264,7 +284,7 @@ const PATH_HINT =
   /latest|meta-?data|user-data|computemetadata|\/opc\/v|openstack|hetzner|credentials|instance_identity|\/\d{4}-\d{2}-\d{2}\/|\/api\/v1\/namespaces/i;
 
 /** Cheap test before trying path segments as names: could any metadata, wildcard or rebinding name be in here? */
-const NAME_HINT = /metadata|instance-data|kubernetes|nip\.io|sslip\.io|xip\.io|traefik\.me|1u\.ms|rbndr\.us|nicob/i;
+const NAME_HINT = new RegExp(`metadata|instance-data|kubernetes|${HELPER_HINT.source}`, 'i');
 
 /** Network schemes a parser may accept without slashes (`http:169.254.169.254`, `gopher:…`). */
 const SLASHLESS_SCHEMES = new Set([
@@ -332,7 +352,22 @@ function matchPath(path: string): PathRule | undefined {
   return PATH_RULES.find((rule) => rule.re.test(normal));
 }
 
-type Context = 'scheme' | 'slashes' | 'at' | 'host-field' | 'bare-param' | 'path-segment' | 'dns-token';
+/**
+ * Where a candidate host was read: after a scheme, `//` or `@`; the request's own authority; the whole value
+ * of a parameter named as a URL or host (`url-param`) or of another one (`bare-param`); a path segment
+ * followed by more path; a DNS name found anywhere in the text.
+ */
+type Context = 'scheme' | 'slashes' | 'at' | 'host-field' | 'url-param' | 'bare-param' | 'path-segment' | 'dns-token';
+
+/** Contexts where a request would actually be sent to the host: only there does a helper name alone count. */
+const FETCH_CONTEXTS: ReadonlySet<Context> = new Set([
+  'scheme',
+  'slashes',
+  'at',
+  'host-field',
+  'url-param',
+  'bare-param',
+]);
 
 interface Candidate {
   host: string;
@@ -348,6 +383,7 @@ interface Recognised {
   notation: string;
   recognisedBy: MetadataTarget['recognisedBy'];
   path: string;
+  helper?: HelperUse;
 }
 
 /** Addresses written inside a wildcard or rebinding DNS name (`a.169.254.169.254.nip.io`, `169-254-169-254.sslip.io`, `a9fea9fe.nip.io`). */
@@ -394,75 +430,274 @@ function recogniseName(name: string, candidate: Candidate): Recognised | undefin
       path: candidate.path,
     };
   }
-  const suffix = [...WILDCARD_DNS, ...REBINDING_DNS].find((s) => name.endsWith(`.${s}`));
-  if (suffix) {
-    const labels = name.slice(0, -suffix.length - 1);
-    const addresses = addressesInName(labels);
-    if (suffix === 'xip.io') {
-      // xip.io also took base-36 encoded addresses (`1ynrnhl.xip.io` in SecLists).
-      const last = labels.split('.').pop() ?? '';
-      if (/^[0-9a-z]{6,7}$/.test(last) && !/^\d+$/.test(last)) {
-        const value = parseInt(last, 36);
-        if (value < 4294967296) {
-          const a = parseIpv4Notation(String(value));
-          if (a) addresses.push(a);
-        }
+  const helper = helperForName(name);
+  const singularity = singularityAddresses(name);
+  if (helper) return recogniseHelper(name, helper, candidate, singularity);
+  if (singularity.length > 0) return recogniseHelper(name, SINGULARITY, candidate, singularity);
+  return undefined;
+}
+
+const SINGULARITY = HELPER_SERVICES.find((s) => s.family === 'Singularity of Origin')!;
+
+/** The two addresses of a Singularity of Origin name (`s-1.2.3.4-169.254.169.254-123-fromqueryroundrobin-e.…`). */
+function singularityAddresses(name: string): HostAddress[] {
+  if (!name.includes('-e.')) return [];
+  SINGULARITY_TOKEN.lastIndex = 0;
+  const m = SINGULARITY_TOKEN.exec(name);
+  if (!m) return [];
+  return [m[1]!, m[2]!].flatMap((text) => parseHostAddress(text) ?? []);
+}
+
+function helperUse(service: HelperService, decoded: string): HelperUse {
+  return { family: service.family, kind: service.kind, source: service.source, decoded };
+}
+
+/** IPv6 written with dashes for colons (`--ffff-a9fe-a9fe`, `fd00-ec2--254`), possibly after a dash prefix. */
+function dashedIpv6(labels: string): HostAddress[] {
+  const found: HostAddress[] = [];
+  for (const label of labels.split('.')) {
+    if (!label.includes('--')) continue;
+    const parts = label.split('-');
+    for (let skip = 0; skip < Math.min(parts.length, 8); skip++) {
+      const v6 = parseIpv6Notation(parts.slice(skip).join(':'));
+      if (v6) {
+        found.push(v6);
+        break;
       }
     }
-    for (const address of addresses) {
-      const service = METADATA_ADDRESSES.get(address.canonical);
-      if (service) {
-        const kind = REBINDING_DNS.includes(suffix) ? 'DNS-rebinding' : 'wildcard DNS';
-        return {
-          service,
-          canonical: address.canonical,
-          notation: `${suffix} ${kind} name`,
-          recognisedBy: 'dns-name',
-          path: candidate.path,
-        };
-      }
-    }
-    return undefined;
   }
-  if (name === 'nicob.net' || name === 'www.nicob.net') {
-    const path = candidate.path;
-    // Listed in PayloadsAllTheThings as redirectors to the AWS metadata service.
-    if (/^\/redir6a\b/i.test(path)) {
-      return {
-        service: 'aws-imds',
-        canonical: '169.254.169.254',
-        notation: 'static redirector nicob.net/redir6a',
-        recognisedBy: 'redirector',
-        path: '',
-      };
-    }
-    const m = /^\/redir-[a-z]+-([^/]+?):(\d+)-(.*)$/i.exec(path);
-    if (m) {
-      const address = parseHostAddress(m[1]!.toLowerCase());
-      const service = address ? METADATA_ADDRESSES.get(address.canonical) : undefined;
-      if (address && service) {
-        return {
-          service,
-          canonical: address.canonical,
-          notation: 'redirector nicob.net/redir-… with the target in its path',
-          recognisedBy: 'redirector',
-          path: m[3] ? `/${m[3]}` : '',
-        };
+  return found;
+}
+
+/** Addresses a helper name carries, and how they were read (for the reason). */
+function helperAddresses(service: HelperService, labels: string): { addresses: HostAddress[]; how: string } {
+  switch (service.family) {
+    case 'xip.io': {
+      const addresses = addressesInName(labels);
+      const last = labels.split('.').pop() ?? '';
+      // xip.io also took base-36 encoded addresses (`1ynrnhl.xip.io` in SecLists).
+      if (addresses.length === 0 && /^[0-9a-z]{6,7}$/.test(last) && !/^\d+$/.test(last)) {
+        const value = parseInt(last, 36);
+        const a = value < 4294967296 ? parseIpv4Notation(String(value)) : undefined;
+        if (a) return { addresses: [a], how: `base-36 label ${last}` };
       }
+      return { addresses, how: 'the address written in the name' };
     }
+    case '1u.ms': {
+      const v6 = /make-ip-v6-([0-9a-fc]{2,64})-rr/.exec(labels);
+      if (v6) {
+        const a = parseIpv6Notation(v6[1]!.replace(/c/g, ':'));
+        return { addresses: a ? [a] : [], how: `IPv6 with c for colons (${v6[1]})` };
+      }
+      const hex = /make-hex-([0-9a-f]{2,120})-rr/.exec(labels);
+      if (hex) {
+        const text = Buffer.from(hex[1]!, 'hex').toString('latin1').toLowerCase();
+        return { addresses: addressesInName(text), how: `hex-encoded record "${text.slice(0, 60)}"` };
+      }
+      return { addresses: addressesInName(labels), how: 'the addresses between make- and -rr' };
+    }
+    case 'nip.io':
+    case 'sslip.io':
+    case 'traefik.me':
+      return { addresses: [...addressesInName(labels), ...dashedIpv6(labels)], how: 'the address written in the name' };
+    default:
+      return { addresses: addressesInName(labels), how: 'the addresses written in the name' };
+  }
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** RFC 4648 base32 without padding, lower-case; undefined unless it decodes to printable URL text. */
+function base32Text(text: string): string | undefined {
+  if (text === '' || text.length > 400) return undefined;
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const c of text) {
+    const v = BASE32.indexOf(c);
+    if (v < 0) return undefined;
+    value = ((value << 5) | v) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      const code = (value >> bits) & 0xff;
+      if (code < 0x20 || code > 0x7e) return undefined;
+      out += String.fromCharCode(code);
+    }
+  }
+  return /^[a-z][a-z0-9+.-]{1,30}:\/\//i.test(out) ? out : undefined;
+}
+
+/** A metadata target in a URL the helper decoded to (the target of a redirector). */
+function recogniseDecodedUrl(url: string, candidate: Candidate): Recognised | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]{1,30}:[/\\]{2}/i.exec(url);
+  if (!scheme) return undefined;
+  const out: Candidate[] = [];
+  authorityCandidates(url, scheme[0].length, 'scheme', candidate.where, 0, out);
+  for (const c of out) {
+    const r = recognise(c);
+    if (r && r.recognisedBy !== 'helper') return r;
   }
   return undefined;
 }
 
+/** Redirector paths with the target in them: `/redir-http-169.254.169.254:80-latest/…`, `/302-http-…`. */
+const REDIRECT_PATH = /^\/(?:redir|\d{3})-([a-z]{2,10})-([^/:]{1,120}|\[[0-9a-f:.]{2,60}\]):(\d{1,5})-(.{0,1000})$/i;
+
+/**
+ * A helper-service name: decoded to the metadata address it carries (a hit as strong as the address),
+ * or — when nothing decodes to a metadata address but the service exists only to send a fetcher elsewhere
+ * (rebinding, opaque redirector, out-of-band) and a request would go to it — a weak helper-only hit.
+ */
+function recogniseHelper(
+  name: string,
+  service: HelperService,
+  candidate: Candidate,
+  singularity: HostAddress[],
+): Recognised | undefined {
+  const registered = name.split('.').slice(-2).join('.');
+  const labels = name === registered ? '' : name.slice(0, -registered.length - 1);
+  const onlyHelper = (): Recognised | undefined =>
+    FETCH_CONTEXTS.has(candidate.context) && candidate.where !== 'userinfo'
+      ? {
+          service: 'unknown',
+          canonical: name,
+          notation: `${service.kind} service ${service.family}`,
+          recognisedBy: 'helper',
+          path: candidate.path,
+          helper: helperUse(service, ''),
+        }
+      : undefined;
+  const decodedHit = (address: HostAddress, how: string, by: 'dns-name' | 'redirector'): Recognised | undefined => {
+    const target = METADATA_ADDRESSES.get(address.canonical);
+    if (!target) return undefined;
+    const kind =
+      service.kind === 'rebinding' ? 'DNS-rebinding' : service.kind === 'redirector' ? 'redirector' : 'wildcard DNS';
+    return {
+      service: target,
+      canonical: address.canonical,
+      notation: `${service.family} ${kind} name`,
+      recognisedBy: by,
+      path: by === 'redirector' ? '' : candidate.path,
+      helper: helperUse(service, how),
+    };
+  };
+
+  if (service.kind === 'wildcard-dns' || service.kind === 'rebinding') {
+    const { addresses, how } =
+      singularity.length > 0
+        ? { addresses: singularity, how: 's-<ip>-<ip>-…-e. labels' }
+        : helperAddresses(service, labels);
+    for (const address of addresses) {
+      const hit = decodedHit(address, how, 'dns-name');
+      if (hit) return hit;
+    }
+    // A wildcard name to a visible non-metadata address goes there; a rebinding name may go anywhere next.
+    return service.kind === 'rebinding' && labels !== '' ? onlyHelper() : undefined;
+  }
+  // The service's own site (`http://1u.ms`, `https://webhook.site/`) is documentation, not a payload.
+  if (service.kind === 'out-of-band')
+    return labels !== '' || /^\/[^/?#]/.test(candidate.path) ? onlyHelper() : undefined;
+
+  // Redirectors.
+  const path = candidate.path;
+  const inPath = REDIRECT_PATH.exec(path);
+  if (inPath) {
+    const address = parseHostAddress(inPath[2]!.toLowerCase());
+    const hit = address ? decodedHit(address, `target ${inPath[2]}:${inPath[3]} in the path`, 'redirector') : undefined;
+    if (hit) return { ...hit, path: inPath[4] ? `/${inPath[4]}` : '' };
+    if (address) return undefined;
+  }
+  switch (service.family) {
+    case 'nicob.net':
+      // Listed in PayloadsAllTheThings as a static redirector to the AWS metadata service.
+      if (/^\/redir6a\b/i.test(path)) {
+        return {
+          service: 'aws-imds',
+          canonical: '169.254.169.254',
+          notation: 'static redirector nicob.net/redir6a',
+          recognisedBy: 'redirector',
+          path: '',
+          helper: helperUse(service, 'redir6a always redirects to http://169.254.169.254/'),
+        };
+      }
+      return /^\/redir/i.test(path) ? onlyHelper() : undefined;
+    case 'r3dir': {
+      // `/--to/?url=…`: the target is a URL in the same value, judged on its own.
+      if (/^\/--to\b/i.test(path)) return undefined;
+      const parts = labels.split('.').filter((l) => l !== '');
+      const ignore = parts.lastIndexOf('--');
+      const encoded = parts.slice(ignore + 1).filter((l) => !/^\d{3}$/.test(l));
+      const url = base32Text(encoded.join(''));
+      if (url) {
+        const r = recogniseDecodedUrl(url, candidate);
+        return r
+          ? {
+              ...r,
+              recognisedBy: 'redirector',
+              notation: 'r3dir redirector name',
+              helper: helperUse(service, `base32 of ${url.slice(0, 120)}`),
+            }
+          : undefined;
+      }
+      return labels !== '' ? onlyHelper() : undefined;
+    }
+    case '302faker': {
+      const label = labels.split('.').pop() ?? '';
+      if (!label.startsWith('_') && !label.includes('__')) return onlyHelper();
+      const scheme = label.startsWith('__') ? 'file://' : label.startsWith('_') ? 'http://' : 'https://';
+      const url =
+        scheme +
+        label
+          .replace(/^_{1,2}/, '')
+          .replace(/___/g, '/')
+          .replace(/__/g, '.');
+      const r = recogniseDecodedUrl(url, candidate);
+      return r
+        ? {
+            ...r,
+            recognisedBy: 'redirector',
+            notation: '302faker redirector name',
+            helper: helperUse(service, `${label} → ${url}`),
+          }
+        : /[0-9]/.test(label)
+          ? undefined
+          : onlyHelper();
+    }
+    default:
+      return labels !== '' ? onlyHelper() : undefined;
+  }
+}
+
 /** A plain DNS name with none of the fragments every recognised name has: cannot be a metadata target. */
 const PLAIN_NAME = /^[a-z][a-z0-9.-]*(?::\d{0,5})?$/i;
+
+/**
+ * parseHostAddress, also for the IPv6 hosts parsers take though they are malformed: a missing bracket
+ * (`[::ffff:a9fe:a9fe`, `fd00:ec2::254]`) or an unbracketed address followed by a port (`fd00:ec2::254:80`).
+ */
+function parseBrokenHost(text: string): HostAddress | undefined {
+  let host = text;
+  const strayClose = host.startsWith('[') ? null : /^(.{2,60})\]:\d{1,5}$/.exec(host);
+  if (strayClose) host = strayClose[1]!;
+  if (host.startsWith('[') && !host.includes(']')) host = host.slice(1);
+  else if (host.endsWith(']') && !host.startsWith('[')) host = host.slice(0, -1);
+  const address = parseHostAddress(host);
+  if (address && METADATA_ADDRESSES.has(address.canonical)) return address;
+  if (!host.startsWith('[') && host.indexOf(':') !== host.lastIndexOf(':')) {
+    const withPort = /^(.{2,60}):\d{1,5}$/.exec(host);
+    const unported = withPort ? parseHostAddress(withPort[1]!) : undefined;
+    if (unported && METADATA_ADDRESSES.has(unported.canonical)) return unported;
+  }
+  return address;
+}
 
 function recognise(candidate: Candidate): Recognised | undefined {
   if (PLAIN_NAME.test(candidate.host) && !NAME_HINT.test(candidate.host)) return undefined;
   let text = candidate.host.trim().toLowerCase();
   if (text === '' || text.length > 260) return undefined;
   if (text.endsWith('.') && !text.endsWith('..')) text = text.slice(0, -1);
-  const address = parseHostAddress(text);
+  const address = parseBrokenHost(text);
   if (address) {
     const service = METADATA_ADDRESSES.get(address.canonical);
     if (!service) return undefined;
@@ -470,7 +705,8 @@ function recognise(candidate: Candidate): Recognised | undefined {
       candidate.context === 'scheme' ||
       candidate.context === 'slashes' ||
       candidate.context === 'at' ||
-      candidate.context === 'host-field';
+      candidate.context === 'host-field' ||
+      candidate.context === 'url-param';
     const pathRule = matchPath(candidate.path);
     if (!strongContext) {
       // A bare value or path segment: dotless numbers and any segment need a metadata path after them.
@@ -486,7 +722,7 @@ function recognise(candidate: Candidate): Recognised | undefined {
       path: candidate.path,
     };
   }
-  if (!/^[a-z0-9_][a-z0-9_.-]*$/.test(text)) return undefined;
+  if (!/^[a-z0-9_-][a-z0-9_.-]*$/.test(text)) return undefined;
   return recogniseName(text, candidate);
 }
 
@@ -524,6 +760,18 @@ function snippet(text: string, from: number): string {
   return text.slice(start, start + EVIDENCE_CHARS);
 }
 
+/**
+ * The host a parser takes when it ends the authority at the first `:`, `;`, `,` or space (URL-parser
+ * confusion: `host:80:80`, `host:80;other:80`, `host:80,other:80` — Orange Tsai, "A New Era of SSRF",
+ * and the forms cujanovic/SSRF-Testing's ip.py generates). '' for bracketed IPv6 (already split).
+ */
+function laxHost(hostPort: string): string {
+  if (hostPort.startsWith('[')) return '';
+  let end = 0;
+  while (end < hostPort.length && !':;, \t'.includes(hostPort[end]!)) end++;
+  return end === hostPort.length ? '' : hostPort.slice(0, end);
+}
+
 /** Candidates from one authority that starts at `start` (after `scheme://`, `//` or a bare `@`). */
 function authorityCandidates(
   text: string,
@@ -540,9 +788,19 @@ function authorityCandidates(
   const evidence = snippet(text, evidenceFrom);
   const at = authority.lastIndexOf('@');
   const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
-  out.push({ host: splitHostPort(hostPort).host, path: pathAfter(text, whatwgEnd), context, where, evidence });
+  const host = splitHostPort(hostPort).host;
+  out.push({ host, path: pathAfter(text, whatwgEnd), context, where, evidence });
+  const lax = laxHost(hostPort);
+  if (lax !== '' && lax !== host) out.push({ host: lax, path: pathAfter(text, whatwgEnd), context, where, evidence });
   if (at >= 0) {
-    for (const piece of authority.slice(0, at).split(/[@:]/)) {
+    const pieces = new Set<string>();
+    for (const part of authority.slice(0, at).split('@')) {
+      // `[::169.254.169.254%25eth0]:80` in userinfo keeps its brackets whole; `user:pass` is both.
+      const bracket = part.indexOf('[');
+      if (bracket >= 0) pieces.add(splitHostPort(part.slice(bracket)).host);
+      for (const piece of part.split(':')) pieces.add(piece);
+    }
+    for (const piece of pieces) {
       if (piece !== '') out.push({ host: piece, path: '', context, where: 'userinfo', evidence });
     }
   }
@@ -566,6 +824,17 @@ function authorityCandidates(
 const SCHEME = /([a-z][a-z0-9+.-]{0,30}):/gi;
 const SCHEME_CHAR = /[a-z0-9+.-]/i;
 const SLASH_START = new Set([61, 38, 63, 35, 59, 44, 40, 32, 9, 34, 39]);
+
+/**
+ * `0://host`: a scheme of digits is no scheme to WHATWG, but some parsers (PHP's parse_url, older cURL)
+ * still read the authority after it (Orange Tsai, "A New Era of SSRF").
+ */
+function afterDigitScheme(text: string, slashes: number): boolean {
+  if (text.charCodeAt(slashes - 1) !== 58) return false;
+  let k = slashes - 2;
+  while (k >= 0 && text.charCodeAt(k) >= 48 && text.charCodeAt(k) <= 57) k--;
+  return k < slashes - 2 && (k < 0 || text.charCodeAt(k) === 47 || SLASH_START.has(text.charCodeAt(k)));
+}
 
 /** Every place in `text` a URL parser might take a host from. */
 function urlCandidates(text: string, where: TargetWhere, out: Candidate[]): void {
@@ -596,7 +865,7 @@ function urlCandidates(text: string, where: TargetWhere, out: Candidate[]): void
   }
   if (hasSlashes) {
     for (let i = text.indexOf('//'); i >= 0 && out.length < MAX_CANDIDATES; i = text.indexOf('//', i + 2)) {
-      if (i > 0 && !SLASH_START.has(text.charCodeAt(i - 1))) continue;
+      if (i > 0 && !SLASH_START.has(text.charCodeAt(i - 1)) && !afterDigitScheme(text, i)) continue;
       if (covered.some(([a, b]) => i >= a && i < b)) continue;
       const end = authorityCandidates(text, i + 2, 'slashes', where, i, out);
       covered.push([i, end]);
@@ -637,7 +906,57 @@ function urlCandidates(text: string, where: TargetWhere, out: Candidate[]): void
       });
     }
   }
+  if (text.includes('-e.')) {
+    SINGULARITY_TOKEN.lastIndex = 0;
+    for (
+      let m = SINGULARITY_TOKEN.exec(text);
+      m !== null && out.length < MAX_CANDIDATES;
+      m = SINGULARITY_TOKEN.exec(text)
+    ) {
+      let end = m.index + m[0].length;
+      while (end < text.length && end - m.index < 253 && DNS_CHAR.test(text[end]!)) end++;
+      out.push({
+        host: text.slice(m.index, end),
+        path: pathAfter(text, end),
+        context: 'dns-token',
+        where,
+        evidence: snippet(text, m.index),
+      });
+    }
+  }
 }
+
+const DNS_CHAR = /[a-z0-9.-]/i;
+/** The first segment of a metadata path, tested at one position (sticky: constant work per slash). */
+const METADATA_PATH_START =
+  /(?:latest|\d{4}-\d\d-\d\d|computemetadata|metadata|opc|openstack|hetzner|v[12]|api|instance_identity)(?=[/\\.?#&]|$)/iy;
+const HOST_CHAR = /[a-z0-9.:[\]%_-]/i;
+
+/**
+ * An address written anywhere in a value and followed by a metadata path — in the path of another URL
+ * (`http://proxy.example/fetch/169.254.169.254/latest/meta-data/`), after other text, in a fragment.
+ * Dotless numbers need a distinctive (strong) metadata path after them.
+ */
+function embeddedCandidates(text: string, where: TargetWhere, out: Candidate[]): void {
+  for (let j = text.indexOf('/'); j > 0 && out.length < MAX_CANDIDATES; j = text.indexOf('/', j + 1)) {
+    METADATA_PATH_START.lastIndex = j + 1;
+    if (!METADATA_PATH_START.test(text)) continue;
+    let k = j;
+    while (k > 0 && j - k < 260 && HOST_CHAR.test(text[k - 1]!)) k--;
+    const token = text.slice(k, j);
+    if (!/[0-9]/.test(token)) continue;
+    const path = pathAfter(text, j);
+    const rule = matchPath(path);
+    if (!rule || (!/[.:]/.test(splitHostPort(token).host) && !rule.strong)) continue;
+    out.push({ host: splitHostPort(token).host, path, context: 'path-segment', where, evidence: snippet(text, k) });
+  }
+}
+
+/** Path segments that name what follows as a URL to fetch (`/fetch/2852039166`, `/proxy/…`), like a `url=` parameter. */
+const URL_SEGMENT = /^(?:url|uri|fetch|proxy|redirect|redir|forward)$/i;
+
+/** An unbracketed IPv6 address (maybe with a port or a stray `]`) that starts like a scheme (`fd00:ec2::254`). */
+const BARE_IPV6 = /^[0-9a-f]{1,4}:[0-9a-f]{0,4}:[0-9a-f:.]{0,60}\]?(?:[/?#%]|$)/i;
 
 /** A value that may be a bare `host[:port][/path]` (no scheme). */
 function bareValueCandidate(value: string, where: TargetWhere, urlish: boolean, out: Candidate[]): void {
@@ -645,13 +964,19 @@ function bareValueCandidate(value: string, where: TargetWhere, urlish: boolean, 
   if (v.startsWith('"') || v.startsWith("'")) v = v.slice(1);
   if (v === '' || v.length > 2048) return;
   // Values with a scheme or `//` are URLs: urlCandidates reads them.
-  if (/^(?:[a-z][a-z0-9+.-]{0,30}:|\/\/)/i.test(v)) return;
+  if (/^(?:[a-z][a-z0-9+.-]{0,30}:|\/\/)/i.test(v) && !BARE_IPV6.test(v)) return;
   let end = 0;
   while (end < v.length && end < 300 && !/[/?#\\\s]/.test(v[end]!)) end++;
   const hostPort = v.slice(0, end);
   const path = pathAfter(v, end);
   if (!urlish && matchPath(path) === undefined) return;
-  out.push({ host: splitHostPort(hostPort).host, path, context: 'bare-param', where, evidence: snippet(v, 0) });
+  out.push({
+    host: splitHostPort(hostPort).host,
+    path,
+    context: urlish ? 'url-param' : 'bare-param',
+    where,
+    evidence: snippet(v, 0),
+  });
 }
 
 /** `a=1&b=2` (also `;`-separated) → name/value pairs, values not decoded. */
@@ -715,6 +1040,15 @@ function scanComponent(
         });
       }
     }
+    if (mode === 'path') {
+      const segments = s.split('/');
+      for (let i = 0; i + 1 < segments.length && i < 64; i++) {
+        if (URL_SEGMENT.test(segments[i]!))
+          bareValueCandidate(segments.slice(i + 1).join('/'), where, true, candidates);
+      }
+    } else if (mode === 'params' || mode === 'fragment') {
+      embeddedCandidates(s, where, candidates);
+    }
     if ((mode === 'path' || mode === 'fragment') && NAME_HINT.test(s)) {
       // A segment that is a name only metadata services use, or a wildcard/rebinding DNS name, needs no path after it.
       for (const seg of s.split(/[/\\]/)) {
@@ -739,7 +1073,9 @@ function scanComponent(
     }
     for (const candidate of candidates) {
       const recognised = recognise(candidate);
-      if (recognised) found.push({ candidate, recognised, layer, steps: steps.slice(0, layer) });
+      // Referer, User-Agent and other headers name pages, not fetch targets: a helper domain there is no SSRF.
+      if (recognised && !(mode === 'url-only' && recognised.recognisedBy === 'helper'))
+        found.push({ candidate, recognised, layer, steps: steps.slice(0, layer) });
     }
     pathOnly(s, where, mode, layer, steps, found);
   }
@@ -830,7 +1166,9 @@ function rank(f: Found): number {
         ? 150
         : r.recognisedBy === 'waf-rule'
           ? 100
-          : 0) +
+          : r.recognisedBy === 'helper'
+            ? -40
+            : 0) +
     (rule ? 50 : 0) +
     (f.candidate.where === 'host' || f.candidate.where === 'request-line' ? 10 : 0) -
     f.layer
@@ -842,15 +1180,23 @@ function hostCandidates(text: string, where: TargetWhere, requestPath: string, f
   const { layers, steps } = layersOf(text);
   for (let layer = 0; layer < layers.length; layer++) {
     const s = layers[layer]!.trim();
-    const candidate: Candidate = {
-      host: splitHostPort(s).host,
-      path: requestPath,
-      context: 'host-field',
-      where,
-      evidence: snippet(s, 0),
-    };
-    const recognised = recognise(candidate);
-    if (recognised) found.push({ candidate, recognised, layer, steps: steps.slice(0, layer) });
+    // A Host with userinfo (`expected.com@169.254.169.254:80`) is addressed to what follows the last `@`.
+    const hostPort = s.slice(s.lastIndexOf('@') + 1);
+    const hosts = new Set([splitHostPort(hostPort).host, laxHost(hostPort)]);
+    // Parsers that stop at the first `@` take a bracketed address from the userinfo instead.
+    for (const part of s.split('@').slice(0, -1)) {
+      const bracket = part.indexOf('[');
+      if (bracket >= 0) hosts.add(splitHostPort(part.slice(bracket)).host);
+    }
+    for (const host of hosts) {
+      if (host === '') continue;
+      const candidate: Candidate = { host, path: requestPath, context: 'host-field', where, evidence: snippet(s, 0) };
+      const recognised = recognise(candidate);
+      if (recognised) {
+        found.push({ candidate, recognised, layer, steps: steps.slice(0, layer) });
+        break;
+      }
+    }
   }
 }
 
@@ -958,6 +1304,7 @@ export function scanForMetadataTarget(input: MetadataScanInput): MetadataTarget 
     notation: recognised.notation,
     decodings: best.steps,
     pathLabel: rule?.label ?? '',
+    ...(recognised.helper ? { helper: recognised.helper } : {}),
   };
 }
 
@@ -965,7 +1312,7 @@ export function scanForMetadataTarget(input: MetadataScanInput): MetadataTarget 
 export function findMetadataTarget(request: WebRequest): MetadataTarget | undefined {
   return scanForMetadataTarget({
     url: request.url,
-    authorityWhere: request.format === 'combined' ? 'request-line' : 'host',
+    authorityWhere: request.format === 'combined' || request.format === 'text' ? 'request-line' : 'host',
     host: request.host,
     path: request.path,
     query: request.query,

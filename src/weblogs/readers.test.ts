@@ -191,6 +191,18 @@ describe('nginx and Apache combined logs', () => {
     assert.equal(requests[6]!.method, '');
   });
 
+  it('a vhost with a comma (a parser-confusion Host) is a vhost, not an X-Forwarded-For chain', async () => {
+    const text =
+      'user,x@169.254.169.254:80 203.0.113.9 - - [01/May/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "x"\n' +
+      '203.0.113.9, 10.0.0.2 - - [01/May/2024:10:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "x"\n';
+    const items = await readAll(bytesObject('vhost-comma.log', Buffer.from(text)));
+    const requests = items.flatMap((i) => (i.kind === 'request' ? [i.request] : []));
+    assert.equal(requests.length, 2);
+    assert.equal(requests[0]!.clientIp, '203.0.113.9');
+    assert.equal(requests[0]!.host, 'user,x@169.254.169.254');
+    assert.deepEqual(requests[1]!.forwardedFor, ['203.0.113.9', '10.0.0.2']);
+  });
+
   it('referers, a vhost prefix, and Apache variants (::1, "-" 408, hostname clients)', async () => {
     const nginx = await readFixture('nginx/beats-nginx-access.log');
     assert.equal(nginx.requests.length, 13);
