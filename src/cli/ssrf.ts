@@ -43,6 +43,8 @@ export interface SsrfCliOptions {
   progress: boolean;
   extensions?: string;
   maxLineKib?: string;
+  /** Read every file as a text log (application and error logs). */
+  text?: boolean;
   endpointUrl?: string;
   profile?: string;
   region?: string;
@@ -109,6 +111,7 @@ export async function runSsrf(paths: string[], options: SsrfCliOptions): Promise
     ...(inventory ? { inventory } : {}),
     ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
     strict: options.strict === true,
+    ...(options.text ? { text: true } : {}),
     onWarning: (warning) =>
       warnings.warn(
         warning.file,
@@ -157,7 +160,7 @@ export function registerSsrf(program: Command): void {
   const command = program
     .command('ssrf')
     .description(
-      'scan web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache) for metadata-service SSRF attempts and relayed signed AWS requests',
+      'scan web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache access and error logs; any text log with --text) for metadata-service SSRF attempts and relayed signed AWS requests',
     )
     .argument('<paths...>', 'files, folders (recursive), s3://bucket/prefix, or - for stdin; plain or gzip')
     .option('-c, --config <file>', 'offbox.yaml: allowedSourceCidrs, suppress')
@@ -173,6 +176,10 @@ export function registerSsrf(program: Command): void {
       `file endings read in folders, comma-separated (default: ${WEB_LOG_EXTENSIONS.join(',')})`,
     )
     .option('--max-line-kib <n>', 'longest line read, in KiB; longer lines are reported and skipped (default: 64)')
+    .option(
+      '--text',
+      'read every file as a text log (application logs, error logs, tracebacks): URLs and hosts in any line',
+    )
     .option('--strict', 'treat any bad file or line as an error (exit 2)')
     .option('--no-progress', 'no progress line on stderr');
   addOutputOptions(command);

@@ -17,7 +17,8 @@ export const EXPECTED_CLOUDTRAIL =
 
 /** What `offbox ssrf` and `--web-logs` read. */
 export const EXPECTED_WEB_LOGS =
-  'web logs: ALB, Classic ELB, CloudFront, AWS WAF or nginx/Apache access logs, plain or gzip';
+  'web logs: ALB, Classic ELB, CloudFront, AWS WAF or nginx/Apache access logs or nginx/Apache error logs, plain or gzip; ' +
+  'any other text log (application logs, tracebacks) with --text';
 
 const INVENTORY_KEYS: Readonly<Record<string, string>> = {
   Reservations: 'describe-instances',
@@ -133,6 +134,7 @@ function describeLines(lines: readonly string[]): string {
   if (first('elb')) return 'a Classic ELB access log (offbox ssrf and --web-logs read it)';
   if (first('cloudfront') || first('cloudfront-header')) return 'a CloudFront access log (offbox ssrf reads it)';
   if (first('combined')) return 'an nginx/Apache access log (offbox ssrf reads it)';
+  if (first('error-log')) return 'an nginx/Apache error log (offbox ssrf reads it as text)';
   if (first('nlb')) return 'an NLB access log';
   if (first('alb-connection')) return 'an ALB connection log';
   const head = lines[0] ?? '';

@@ -1,10 +1,11 @@
 /**
  * The common model of one web-tier request, whatever log it came from (ALB, Classic ELB,
- * CloudFront, AWS WAF, nginx/Apache combined). Every string is untrusted log content.
+ * CloudFront, AWS WAF, nginx/Apache combined), or one line of any other text log (format
+ * `text`, see text.ts). Every string is untrusted log content.
  */
 
 /** Web log formats offbox reads. */
-export const WEB_LOG_FORMATS = ['alb', 'elb', 'cloudfront', 'waf', 'combined'] as const;
+export const WEB_LOG_FORMATS = ['alb', 'elb', 'cloudfront', 'waf', 'combined', 'text'] as const;
 /** One of {@link WEB_LOG_FORMATS}. */
 export type WebLogFormat = (typeof WEB_LOG_FORMATS)[number];
 
@@ -15,6 +16,7 @@ export const FORMAT_NAMES: Readonly<Record<WebLogFormat, string>> = Object.freez
   cloudfront: 'CloudFront standard log',
   waf: 'AWS WAF log',
   combined: 'nginx/Apache combined log',
+  text: 'text log lines',
 });
 
 /** One request as logged. */
@@ -37,7 +39,10 @@ export interface WebRequest {
   host: string;
   /** Path as logged (not decoded). */
   path: string;
-  /** Query string as logged, without the `?` ('' when none). */
+  /**
+   * Query string as logged, without the `?` ('' when none). For format `text`: the query of the
+   * request an error-log line names, then the line's URL-like tokens as `name=value` pairs.
+   */
   query: string;
   /** Fragment as logged, without the `#` (rarely logged; '' when none). */
   fragment: string;
