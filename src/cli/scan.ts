@@ -34,6 +34,8 @@ export interface ScanCliOptions {
   inventory?: string[];
   /** Web logs (ALB, ELB, CloudFront, WAF, nginx/Apache) read alongside the trail; repeatable. */
   webLogs?: string[];
+  /** Read the --web-logs files as text logs (application and error logs). */
+  text?: boolean;
   format?: string;
   output?: string;
   failOn: string;
@@ -107,6 +109,9 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
   if (paths.includes('-') && webLogs.includes('-')) {
     throw new UsageError('stdin (-) is named both as CloudTrail and as --web-logs', 'read one of them from a file');
   }
+  if (options.text === true && webLogs.length === 0) {
+    throw new UsageError('--text applies to --web-logs, and none was given', 'name the text logs with --web-logs PATH');
+  }
   const trailProgress = scanProgress(options.progress);
   const warnings = warningPrinter({
     done: () => {
@@ -157,6 +162,7 @@ export async function runScan(paths: string[], options: ScanCliOptions): Promise
       awsRanges,
       ...(inventory ? { inventory } : {}),
       strict: options.strict === true,
+      ...(options.text ? { text: true } : {}),
       onWarning: (warning) =>
         warnings.warn(
           warning.file,
@@ -208,7 +214,14 @@ export function reportTrail(
   const incidents = buildIncidents(findings, {
     ...(result.vending ? { vending: result.vending } : {}),
     ...(result.revocations ? { revocations: result.revocations } : {}),
+    ...(web?.clients ? { webClients: web.clients } : {}),
   });
+  if (web?.clients && web.clients.droppedRequests > 0) {
+    status(
+      `web clients beyond the first ${web.clients.size.toLocaleString('en-US')} addresses were not kept for same-address incident links: ` +
+        `${web.clients.droppedRequests} requests from ${web.clients.droppedClients} or more addresses`,
+    );
+  }
   const text = renderFindings(findings, format, {
     color: format === 'table' && options.output === undefined && shouldUseColor(process.stdout, process.env),
     meta: {
@@ -287,10 +300,11 @@ export function registerScan(program: Command): void {
     )
     .option(
       '--web-logs <path>',
-      'web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache; file, folder or s3://) to link SSRF attempts and relayed signed requests with the trail; repeatable',
+      'web logs (ALB, Classic ELB, CloudFront, AWS WAF, nginx/Apache access and error logs; file, folder or s3://) to link SSRF attempts and relayed signed requests with the trail; repeatable',
       collect,
       [],
     )
+    .option('--text', 'read the --web-logs files as text logs (application logs, error logs, tracebacks)')
     .option('--ip-ranges <file>', "AWS ip-ranges.json to judge addresses against (default: offbox's snapshot)")
     .option('--strict', 'treat any bad file or record as an error (exit 2)')
     .option('--threads <n>', 'worker threads reading the trail (default: every core)')

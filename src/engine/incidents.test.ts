@@ -5,7 +5,8 @@ import { VendingIndex, type VendingRecord } from '../cloudtrail/vending.js';
 import type { Finding } from '../detect/finding.js';
 import type { Revocation } from '../detect/revocation.js';
 import { sampleFinding } from '../report/sample-findings.test-helpers.js';
-import { buildIncidents, INCIDENT_STEPS, type Incident } from './incidents.js';
+import { buildIncidents, CLIENT_LINK_WINDOW_MS, INCIDENT_STEPS, type Incident } from './incidents.js';
+import { WebClientIndex } from './web-clients.js';
 
 const ACCOUNT = '111122223333';
 const A = 'i-0aaaaaaaaaaaaaaaa';
@@ -313,5 +314,213 @@ describe('buildIncidents', () => {
       buildIncidents([low, high]).map((i) => i.findingIds[0]),
       ['ct-high', 'ct-low'],
     );
+  });
+});
+
+/** A public address outside AWS ranges (the OTRF dataset's sanitised attacker address). */
+const SCANNER = '1.2.3.4';
+
+/** Web clients as the scan saw them: `count` 404 probes from `ip`, evenly from `first` to `last`. */
+function clientsWith(
+  ip: string,
+  first: string,
+  last: string,
+  count: number,
+  index = new WebClientIndex(),
+): WebClientIndex {
+  const from = Date.parse(first);
+  const span = Date.parse(last) - from;
+  for (let i = 0; i < count; i++) {
+    index.add({
+      clientIp: ip,
+      timeMs: from + (count > 1 ? Math.round((span * i) / (count - 1)) : 0),
+      status: 404,
+      host: 'shop.example',
+      format: 'alb',
+    });
+  }
+  return index;
+}
+
+function offBoxFrom(ip: string, at: string, id = 'ct-a', sourceClass: Finding['source']['class'] = 'public'): Finding {
+  const f = offBox(id, A, KEY_A, at, at);
+  return { ...f, source: { ...f.source, ip, class: sourceClass } };
+}
+
+function weakLinks(incident: Incident | undefined): Incident['links'] {
+  return (incident?.links ?? []).filter((l) => l.kind === 'same-client-address');
+}
+
+describe('buildIncidents: the client behind the attempt (same address, weak link)', () => {
+  it('links a scanning client to the later use of the credential from its address, and says it is weaker', () => {
+    const webClients = clientsWith(SCANNER, '2025-01-15T10:02:00Z', '2025-01-15T10:09:00Z', 214);
+    const [incident, ...rest] = buildIncidents([offBoxFrom(SCANNER, '2025-01-15T10:41:00Z')], { webClients });
+    assert.deepEqual(rest, []);
+    assert.ok(incident);
+    assert.equal(incident.instanceId, A);
+    const [link, ...more] = incident.links;
+    assert.deepEqual(more, []);
+    assert.equal(link?.kind, 'same-client-address');
+    assert.equal(link?.strength, 'weak');
+    assert.equal(link?.clientIp, SCANNER);
+    assert.deepEqual(link?.findingIds, ['ct-a']);
+    assert.equal(
+      link?.reason,
+      `1.2.3.4 sent 214 web requests to shop.example (first 2025-01-15T10:02:00.000Z, last 2025-01-15T10:09:00.000Z; ` +
+        `214 answered 4xx/5xx; none with a visible metadata target) and used ${A}'s credential ${KEY_A} from the same ` +
+        'address at 2025-01-15T10:41:00.000Z (instance-credential-outside-aws): the same client by address only — ' +
+        'weaker than a metadata target on the instance, since an address can be shared or reassigned',
+    );
+    // The scan shows in the timeline at its first request, before the use.
+    assert.deepEqual(steps(incident), ['same-client-address', 'first-off-box-use']);
+    assert.equal(incident.timeline[0]?.time, '2025-01-15T10:02:00.000Z');
+    assert.equal(incident.timeline[0]?.text, link?.reason);
+    assert.equal(incident.timeline[0]?.findingId, undefined);
+    assert.match(incident.story, /1\.2\.3\.4 sent web requests from 2025-01-15T10:02:00\.000Z .* by address only/);
+    assert.match(incident.story, /tied in by client address only/);
+  });
+
+  it('links nothing for private, CGNAT, loopback, link-local or allowlisted addresses: a NAT or proxy is not a client', () => {
+    for (const [ip, sourceClass] of [
+      ['10.1.2.3', 'private'],
+      ['192.168.0.10', 'private'],
+      ['172.20.0.1', 'private'],
+      ['100.64.3.4', 'private'],
+      ['169.254.10.20', 'private'],
+      ['127.0.0.1', 'special'],
+      ['::1', 'special'],
+      ['fd00::5', 'private'],
+      ['198.51.100.7', 'special'],
+      ['5.6.7.8', 'allowed'],
+    ] as const) {
+      const webClients = clientsWith(ip, '2025-01-15T10:02:00Z', '2025-01-15T10:09:00Z', 50);
+      assert.ok(webClients.get(ip), `${ip} is a known client`);
+      const [incident] = buildIncidents([offBoxFrom(ip, '2025-01-15T10:41:00Z', 'ct-a', sourceClass)], { webClients });
+      assert.deepEqual(incident?.links, [], ip);
+      assert.ok(!steps(incident!).includes('same-client-address'), ip);
+    }
+  });
+
+  it('links nothing for an address the inventory puts on a NAT gateway or a load balancer', () => {
+    const ownership = {
+      ownersAt: (address: string) =>
+        address === SCANNER
+          ? [
+              {
+                kind: 'nat-gateway' as const,
+                accountId: ACCOUNT,
+                region: 'us-east-1',
+                vpcId: 'vpc-1',
+                instanceId: '',
+                natGatewayId: 'nat-0123',
+                vpcEndpointId: '',
+                networkInterfaceId: '',
+                scope: 'public' as const,
+                fromMs: -Infinity,
+                toMs: Infinity,
+                source: 'inventory x',
+              },
+            ]
+          : [],
+    };
+    const webClients = clientsWith(
+      SCANNER,
+      '2025-01-15T10:02:00Z',
+      '2025-01-15T10:09:00Z',
+      5,
+      new WebClientIndex({ ownership }),
+    );
+    assert.match(webClients.get(SCANNER)?.sharedOwner ?? '', /NAT gateway nat-0123/);
+    const [incident] = buildIncidents([offBoxFrom(SCANNER, '2025-01-15T10:41:00Z')], { webClients });
+    assert.deepEqual(incident?.links, []);
+  });
+
+  it('links nothing when the credential was used before the first web request, or beyond the window', () => {
+    const webClients = clientsWith(SCANNER, '2025-01-15T10:02:00Z', '2025-01-15T10:09:00Z', 10);
+    const before = buildIncidents([offBoxFrom(SCANNER, '2025-01-15T10:01:59Z')], { webClients });
+    assert.deepEqual(weakLinks(before[0]), []);
+    const lastMs = Date.parse('2025-01-15T10:09:00Z');
+    const beyond = new Date(lastMs + CLIENT_LINK_WINDOW_MS + 1000).toISOString();
+    assert.deepEqual(weakLinks(buildIncidents([offBoxFrom(SCANNER, beyond)], { webClients })[0]), []);
+    const within = new Date(lastMs + CLIENT_LINK_WINDOW_MS).toISOString();
+    assert.equal(weakLinks(buildIncidents([offBoxFrom(SCANNER, within)], { webClients })[0]).length, 1);
+    // During the scan counts as after its first request.
+    assert.equal(weakLinks(buildIncidents([offBoxFrom(SCANNER, '2025-01-15T10:05:00Z')], { webClients })[0]).length, 1);
+    // A shorter window, for callers that want one.
+    const short = buildIncidents([offBoxFrom(SCANNER, '2025-01-15T10:41:00Z')], {
+      webClients,
+      clientLinkWindowMs: 10 * 60 * 1000,
+    });
+    assert.deepEqual(weakLinks(short[0]), []);
+  });
+
+  it('adds no address-only link when the same client already links by instance (payload visible)', () => {
+    const attempt = ssrf('web-a', A, '2025-01-15T10:02:00Z', '2025-01-15T10:03:00Z');
+    const from = attempt.source.ip;
+    const webClients = clientsWith(from, '2025-01-15T10:00:00Z', '2025-01-15T10:09:00Z', 30);
+    const [incident, ...rest] = buildIncidents([attempt, offBoxFrom(from, '2025-01-15T10:41:00Z')], { webClients });
+    assert.deepEqual(rest, []);
+    assert.deepEqual(
+      incident?.links.map((l) => [l.kind, l.strength]),
+      [['backend-instance', 'strong']],
+    );
+    assert.match(incident?.links[0]?.reason ?? '', /reached i-0a+ as the backend, .*: the same instance/);
+    assert.ok(!steps(incident!).includes('same-client-address'));
+  });
+
+  it('ranks the strong links above the address-only one, whatever the input order', () => {
+    const { findings, vending, revocations } = theftOnA();
+    // A second use of A's credential, from a client that only scanned.
+    const scanned = offBoxFrom(SCANNER, '2025-01-15T10:41:00Z', 'ct-scan');
+    const signed = signedUrl('sig-a', A, KEY_A, '2025-01-15T09:30:00Z');
+    const webClients = clientsWith(SCANNER, '2025-01-15T10:02:00Z', '2025-01-15T10:09:00Z', 214);
+    const all = [...findings, scanned, signed];
+    const expected = buildIncidents(all, { vending, revocations, webClients });
+    const a = expected.find((i) => i.instanceId === A);
+    assert.deepEqual(
+      a?.links.map((l) => [l.kind, l.strength]),
+      [
+        ['backend-instance', 'strong'],
+        ['access-key', 'strong'],
+        ['same-client-address', 'weak'],
+      ],
+    );
+    assert.deepEqual(a?.links[2]?.findingIds, ['ct-scan']);
+    assert.ok(a?.findingIds.includes('ct-scan'));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }), (shuffled) => {
+        assert.deepEqual(buildIncidents(shuffled, { vending, revocations, webClients }), expected);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("without the scan's client index, links through the web findings from that address (offbox serve)", () => {
+    // The client's metadata attempt hit a backend the inventory does not name: no instance link.
+    const elsewhere = ssrf('web-x', '', '2025-01-15T10:02:00Z', '2025-01-15T10:03:00Z');
+    const attempt = {
+      ...elsewhere,
+      source: { ...elsewhere.source, ip: SCANNER },
+      request: { ...elsewhere.request!, clientIp: SCANNER },
+    };
+    const incidents = buildIncidents([attempt, offBoxFrom(SCANNER, '2025-01-15T10:41:00Z')]);
+    assert.equal(incidents.length, 2);
+    const a = incidents.find((i) => i.instanceId === A);
+    const [link] = weakLinks(a);
+    assert.match(
+      link?.reason ?? '',
+      /^1\.2\.3\.4 sent at least 4 web requests \(only those in web findings are known here\) \(first .*; 4 with a visible metadata target, aimed at a backend the inventory does not name, not at i-0a+\)/,
+    );
+  });
+
+  it('gives an incident without an instance the link on its key', () => {
+    const key = 'ASIAKEYONLY000000000';
+    const ct = {
+      ...offBox('ct-k', '', key, '2025-01-15T10:41:00Z', '2025-01-15T10:41:00Z'),
+      source: { ip: SCANNER, class: 'public' as const, vpcEndpointId: '', vpcEndpointAccountId: '', owner: '' },
+    };
+    const webClients = clientsWith(SCANNER, '2025-01-15T10:02:00Z', '2025-01-15T10:09:00Z', 3);
+    const [incident] = buildIncidents([ct], { webClients });
+    assert.match(weakLinks(incident)[0]?.reason ?? '', /used credential ASIAKEYONLY0+ from the same address/);
   });
 });

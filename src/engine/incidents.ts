@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import type { VendingIndex, VendingRecord } from '../cloudtrail/vending.js';
 import { severityRank, SEVERITIES, type Finding, type Severity } from '../detect/finding.js';
 import type { Revocation } from '../detect/revocation.js';
+import { clientKey, sharedAddressReason, type WebClientLookup, type WebClientSummary } from './web-clients.js';
 
 /** Timeline steps, in the order that breaks ties between entries at the same instant. */
 export const INCIDENT_STEPS = [
   'credential-vended',
   'ssrf-attempt',
+  'same-client-address',
   'signed-request-relayed',
   'first-off-box-use',
   'revocation',
@@ -26,6 +28,28 @@ export interface IncidentTimelineEntry {
   text: string;
   /** Finding the entry comes from; vending and revocation entries come from CloudTrail events instead. */
   findingId?: string;
+}
+
+/** What ties an incident's web side to its CloudTrail side, strongest first. */
+export const INCIDENT_LINK_KINDS = ['backend-instance', 'access-key', 'same-client-address'] as const;
+/** One of {@link INCIDENT_LINK_KINDS}. */
+export type IncidentLinkKind = (typeof INCIDENT_LINK_KINDS)[number];
+
+/**
+ * Why web-tier evidence and CloudTrail findings are one story. `backend-instance` (web findings reached the
+ * instance whose credential was used) and `access-key` (a relayed signed request carried the key CloudTrail
+ * saw) are strong; `same-client-address` (a client of the web tier later used the credential from the same
+ * address, no metadata target visible) is weak: it rests on an address alone.
+ */
+export interface IncidentLink {
+  kind: IncidentLinkKind;
+  strength: 'strong' | 'weak';
+  /** The incident's findings on either side of the link; the address link's web side is log lines, not findings. */
+  findingIds: string[];
+  /** The address the link rests on (`same-client-address`; '' for the others). */
+  clientIp: string;
+  /** One line saying what ties the two sides and how firmly. Quotes log content: escape it for every sink. */
+  reason: string;
 }
 
 /**
@@ -49,6 +73,8 @@ export interface Incident {
   findingIds: string[];
   /** Sorted by time, then by step. */
   timeline: IncidentTimelineEntry[];
+  /** What joins the web side to the CloudTrail side: strong links first, then the address-only ones. */
+  links: IncidentLink[];
   /** One paragraph telling what happened, for a ticket. */
   story: string;
 }
@@ -57,7 +83,14 @@ export interface Incident {
 export interface IncidentEvidence {
   vending?: Pick<VendingIndex, 'get'>;
   revocations?: readonly Revocation[];
+  /** Every web client seen (scan --web-logs): lets a client with no finding of its own link by address. */
+  webClients?: WebClientLookup;
+  /** How long after a client's last web request a credential use from its address still links (default 24 h). */
+  clientLinkWindowMs?: number;
 }
+
+/** Default {@link IncidentEvidence.clientLinkWindowMs}. */
+export const CLIENT_LINK_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const SSRF = 'imds-ssrf-attempt';
 const SIGNED_URL = 'signed-aws-url-in-request';
@@ -400,6 +433,7 @@ function storyOf(input: {
   findings: readonly Finding[];
   timeline: readonly IncidentTimelineEntry[];
   records: readonly VendingRecord[];
+  links: readonly IncidentLink[];
 }): string {
   const { subject, role, findings, timeline } = input;
   const of = (step: IncidentStep) => timeline.filter((e) => e.step === step);
@@ -443,6 +477,14 @@ function storyOf(input: {
         );
         break;
       }
+      case 'same-client-address': {
+        const clients = sortedUnique(input.links.filter((l) => l.strength === 'weak').map((l) => l.clientIp));
+        sentences.push(
+          `${listed(clients)} sent web requests from ${first} and later used the credential from the same address: ` +
+            'linked by address only, with no metadata target on this workload visible in those requests.',
+        );
+        break;
+      }
       case 'signed-request-relayed': {
         const senders = sortedUnique(related.filter(isWebFinding).map((f) => clientOf(f)));
         sentences.push(
@@ -475,12 +517,209 @@ function storyOf(input: {
       "No CloudTrail finding shows the instance's credentials in use elsewhere: the attempt may have failed, the stolen credentials may not have been used yet, or the trail read does not cover them.",
     );
   } else if (!ssrf && has('first-off-box-use')) {
-    sentences.push('No web-tier finding shows how the credential left its workload.');
+    sentences.push(
+      has('same-client-address')
+        ? 'No web request with a visible metadata target shows how the credential left its workload; the web tier is tied in by client address only.'
+        : 'No web-tier finding shows how the credential left its workload.',
+    );
   }
   if (used && !has('revocation') && !has('use-after-revocation')) {
     sentences.push(`No revocation of ${role || 'the role'} was seen: revoke its sessions, then close the path.`);
   }
   return sentences.join(' ');
+}
+
+/** A CloudTrail finding about a workload or instance credential used somewhere: the theft side of a link. */
+function isCredentialUse(f: Finding): boolean {
+  if (isWebFinding(f)) return false;
+  const d = f.detector;
+  return (
+    OFF_BOX.has(d) ||
+    d === NON_SDK ||
+    d === REVOKED ||
+    d.startsWith('instance-credential-') ||
+    d.startsWith('workload-credential-')
+  );
+}
+
+function isoOf(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The strong links of an incident: web findings on its instance, signed requests carrying its keys. */
+function strongLinks(
+  instance: string,
+  instanceId: string,
+  members: readonly Finding[],
+  records: readonly VendingRecord[],
+): IncidentLink[] {
+  const web = members.filter(isWebFinding);
+  const trail = members.filter((f) => !isWebFinding(f));
+  const links: IncidentLink[] = [];
+  if (instance !== '' && trail.length > 0) {
+    const reached = web.filter((f) => f.principal.instanceId.toLowerCase() === instance);
+    if (reached.length > 0) {
+      links.push({
+        kind: 'backend-instance',
+        strength: 'strong',
+        findingIds: [...reached, ...trail].map((f) => f.id),
+        clientIp: '',
+        reason:
+          `${plural(reached.length, 'web finding')} (${listed(sortedUnique(reached.map((f) => `${f.detector} from ${clientOf(f)}`)))}) ` +
+          `reached ${instanceId} as the backend, and ${plural(trail.length, 'CloudTrail finding')} concern its credential: the same instance`,
+      });
+    }
+  }
+  const trailKeys = new Set(trail.flatMap((f) => f.principal.accessKeyIds));
+  const vendedHere = new Set(
+    records
+      .filter((r) => instance !== '' && r.issuer === 'ec2' && r.sessionName.toLowerCase() === instance)
+      .map((r) => r.accessKeyId),
+  );
+  const joins = (k: string): boolean => trailKeys.has(k) || vendedHere.has(k);
+  const signed = web.filter((f) => f.detector === SIGNED_URL && f.principal.accessKeyIds.some(joins));
+  if (signed.length > 0) {
+    const keys = sortedUnique(signed.flatMap((f) => f.principal.accessKeyIds).filter(joins));
+    const seen = keys.some((k) => trailKeys.has(k));
+    links.push({
+      kind: 'access-key',
+      strength: 'strong',
+      findingIds: [...signed, ...trail.filter((f) => f.principal.accessKeyIds.some(joins))].map((f) => f.id),
+      clientIp: '',
+      reason:
+        `${plural(signed.length, 'relayed signed request finding')} carried ${listed(keys)}, ` +
+        `${seen ? 'which CloudTrail findings name' : `which EC2 vended to ${instanceId}`}: the same key`,
+    });
+  }
+  return links;
+}
+
+/** What the web side knows about one client: the scan's index, else the web findings from that address. */
+interface ClientView {
+  summary: WebClientSummary;
+  /** True when only the web findings speak for the client (no index: `offbox serve`, or the cap dropped it). */
+  fromFindings: boolean;
+  /** The client's metadata-target findings, wherever they were linked. */
+  ssrf: Finding[];
+}
+
+function clientViews(
+  findings: readonly Finding[],
+  index: IncidentEvidence['webClients'],
+): (ip: string) => ClientView | undefined {
+  const web = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (!isWebFinding(f)) continue;
+    const ip = clientKey(f.request?.clientIp || f.source.ip);
+    if (ip === '') continue;
+    const list = web.get(ip);
+    if (list) list.push(f);
+    else web.set(ip, [f]);
+  }
+  return (ip) => {
+    const own = web.get(ip) ?? [];
+    const ssrf = own.filter((f) => f.detector === SSRF);
+    const summary = index?.get(ip);
+    if (summary) return { summary, fromFindings: false, ssrf };
+    if (own.length === 0) return undefined;
+    let firstMs = Number.NaN;
+    let lastMs = Number.NaN;
+    for (const f of own) {
+      const first = toMs(f.activity.firstSeen);
+      const last = toMs(f.activity.lastSeen || f.activity.firstSeen);
+      if (!(first >= firstMs)) firstMs = Number.isNaN(first) ? firstMs : first;
+      if (!(last <= lastMs)) lastMs = Number.isNaN(last) ? lastMs : last;
+    }
+    return {
+      summary: {
+        ip,
+        firstMs,
+        lastMs,
+        requests: own.reduce((n, f) => n + f.activity.calls, 0),
+        errors: own.reduce((n, f) => n + (f.activity.errorCount ?? 0), 0),
+        host: '',
+        moreHosts: false,
+        sharedOwner: '',
+      },
+      fromFindings: true,
+      ssrf,
+    };
+  };
+}
+
+function clientReason(view: ClientView, use: Finding, credential: string, instanceId: string): string {
+  const { summary } = view;
+  const first = isoOf(summary.firstMs);
+  const last = isoOf(summary.lastMs);
+  const hosts = summary.host !== '' ? ` to ${summary.host}${summary.moreHosts ? ' and other hosts' : ''}` : '';
+  const requests = view.fromFindings
+    ? `at least ${plural(summary.requests, 'web request')} (only those in web findings are known here)`
+    : plural(summary.requests, 'web request');
+  const errors = summary.errors > 0 ? `; ${summary.errors} answered 4xx/5xx` : '';
+  const ssrfCalls = view.ssrf.reduce((n, f) => n + f.activity.calls, 0);
+  const aimed = sortedUnique(view.ssrf.map((f) => f.principal.instanceId));
+  const payload =
+    ssrfCalls === 0
+      ? 'none with a visible metadata target'
+      : `${ssrfCalls} with a visible metadata target, aimed at ${listed(aimed) || 'a backend the inventory does not name'}, not at ${instanceId || 'this workload'}`;
+  return (
+    `${summary.ip} sent ${requests}${hosts} (first ${first}${last !== first ? `, last ${last}` : ''}${errors}; ${payload}) ` +
+    `and used ${credential} from the same address at ${normaliseTime(use.activity.firstSeen)} (${use.detector}): ` +
+    'the same client by address only — weaker than a metadata target on the instance, since an address can be shared or reassigned'
+  );
+}
+
+/**
+ * The weak links of an incident: a web client whose address later used the incident's credential. Not made
+ * for shared addresses (private, CGNAT, loopback and other special blocks, allowedSourceCidrs, an inventoried
+ * NAT gateway, endpoint or load balancer), for a use before the client's first request or more than the window
+ * after its last, nor for a client whose own web finding is already in the incident (the strong link tells it).
+ */
+function clientLinks(
+  members: readonly Finding[],
+  views: (ip: string) => ClientView | undefined,
+  windowMs: number,
+  credentialOf: (f: Finding) => string,
+  instanceId: string,
+): { links: IncidentLink[]; entries: IncidentTimelineEntry[] } {
+  const linkedByFinding = new Set(
+    members.filter(isWebFinding).map((f) => clientKey(f.request?.clientIp || f.source.ip)),
+  );
+  const byIp = new Map<string, { view: ClientView; uses: Finding[] }>();
+  for (const f of members.filter(isCredentialUse).sort(compareFindings)) {
+    const ip = clientKey(f.source.ip);
+    if (ip === '' || linkedByFinding.has(ip) || sharedAddressReason(ip, f.source.class) !== '') continue;
+    const view = byIp.get(ip)?.view ?? views(ip);
+    if (!view || view.summary.sharedOwner !== '') continue;
+    const use = toMs(f.activity.firstSeen);
+    const { firstMs, lastMs } = view.summary;
+    if (Number.isNaN(use) || Number.isNaN(firstMs) || use < firstMs || use > lastMs + windowMs) continue;
+    const known = byIp.get(ip);
+    if (known) known.uses.push(f);
+    else byIp.set(ip, { view, uses: [f] });
+  }
+  const links: IncidentLink[] = [];
+  const entries: IncidentTimelineEntry[] = [];
+  for (const [ip, { view, uses }] of byIp) {
+    const reason = clientReason(view, uses[0]!, credentialOf(uses[0]!), instanceId);
+    links.push({
+      kind: 'same-client-address',
+      strength: 'weak',
+      findingIds: uses.map((f) => f.id),
+      clientIp: ip,
+      reason,
+    });
+    entries.push({ time: isoOf(view.summary.firstMs), step: 'same-client-address', text: reason });
+  }
+  return { links, entries };
+}
+
+function compareLinks(a: IncidentLink, b: IncidentLink): number {
+  return (
+    (a.strength === b.strength ? 0 : a.strength === 'strong' ? -1 : 1) ||
+    INCIDENT_LINK_KINDS.indexOf(a.kind) - INCIDENT_LINK_KINDS.indexOf(b.kind) ||
+    compareStrings(a.reason, b.reason)
+  );
 }
 
 /**
@@ -495,6 +734,8 @@ export function buildIncidents(findings: readonly Finding[], evidence: IncidentE
   const byId = new Map<string, Finding>();
   for (const f of [...findings].sort((a, b) => compareStrings(a.id, b.id))) if (!byId.has(f.id)) byId.set(f.id, f);
   const groups = groupFindings([...byId.values()], evidence);
+  const views = clientViews([...byId.values()], evidence.webClients);
+  const windowMs = evidence.clientLinkWindowMs ?? CLIENT_LINK_WINDOW_MS;
   const incidents: Incident[] = [];
   for (const [key, members] of groups) {
     members.sort(compareFindings);
@@ -513,7 +754,20 @@ export function buildIncidents(findings: readonly Finding[], evidence: IncidentE
     const role = pickRole(members, records);
     const accountId = pickAccount(members, records);
 
-    const timeline: IncidentTimelineEntry[] = [...members.flatMap(entriesOf), ...records.map(vendingEntry)];
+    const instance = isInstance ? key.slice('instance:'.length) : '';
+    const weak = clientLinks(
+      members,
+      views,
+      windowMs,
+      (f) => (isInstance ? `${instanceId}'s credential ${keysText(f)}` : `credential ${keysText(f)}`),
+      instanceId,
+    );
+    const links = [...strongLinks(instance, instanceId, members, records), ...weak.links].sort(compareLinks);
+    const timeline: IncidentTimelineEntry[] = [
+      ...members.flatMap(entriesOf),
+      ...records.map(vendingEntry),
+      ...weak.entries,
+    ];
     timeline.sort(compareEntries);
     const start = timeline.map((e) => toMs(e.time)).find((ms) => !Number.isNaN(ms));
     const roles = new Set(members.map((f) => f.principal.role).filter((r) => r !== ''));
@@ -556,7 +810,8 @@ export function buildIncidents(findings: readonly Finding[], evidence: IncidentE
       severity: top.severity,
       findingIds: members.map((f) => f.id),
       timeline: entries,
-      story: storyOf({ subject, isInstance, role, findings: members, timeline: entries, records }),
+      links,
+      story: storyOf({ subject, isInstance, role, findings: members, timeline: entries, records, links }),
     });
   }
   return incidents.sort(

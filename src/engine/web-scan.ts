@@ -25,6 +25,7 @@ import { compileSuppressions, type SuppressedFinding } from './suppress.js';
 import { warningCollector } from './warnings.js';
 import { describeContent } from './input-shape.js';
 import { webDetectors } from '../detect/registry.js';
+import { WebClientIndex } from './web-clients.js';
 
 /** A problem with one file or one line: reported, skipped, never silent. */
 export interface WebLogWarning {
@@ -55,6 +56,8 @@ export interface WebScanOptions {
   maxDecodedBytes?: number;
   /** Turn the first bad file or line into an InputError. */
   strict?: boolean;
+  /** Read every file as a text log (application and error logs); access-log lines keep their own readers. */
+  text?: boolean;
   onWarning?: (warning: WebLogWarning) => void;
   onProgress?: (progress: WebScanProgress) => void;
   /** Continue from this aggregator (watch reads web logs batch by batch); its findings so far are included. */
@@ -82,6 +85,8 @@ export interface WebScanResult {
   suppressed: SuppressedFinding[];
   expiredSuppressions: OffboxConfig['suppress'];
   ipRangesSyncToken: string;
+  /** Per-client first/last seen and counts over every request (capped): incidents' same-address link. */
+  clients?: WebClientIndex;
 }
 
 /** Locations and request ids kept per finding; counts stay exact beyond it. */
@@ -230,7 +235,10 @@ export class WebFindingAggregator {
       else state.reasonsDropped += 1;
     }
     const path = request.path === '' ? request.url : request.path;
-    const action = `${request.method || '-'} ${path.length > MAX_ACTION_CHARS ? `${path.slice(0, MAX_ACTION_CHARS)}…` : path}`;
+    const action =
+      path === '' && request.method === '' && request.format === 'text'
+        ? 'text log line'
+        : `${request.method || '-'} ${path.length > MAX_ACTION_CHARS ? `${path.slice(0, MAX_ACTION_CHARS)}…` : path}`;
     if (state.actions.has(action) || state.actions.size < MAX_ACTIONS) {
       state.actions.set(action, (state.actions.get(action) ?? 0) + 1);
     }
@@ -376,6 +384,17 @@ export function backendFacts(request: WebRequest, ownership: OwnershipMap | unde
   return facts;
 }
 
+/** The source of a request whose log line names no client (text logs, `-` in access logs). */
+const NO_CLIENT: SourceInfo = Object.freeze({
+  class: 'invalid',
+  ip: '',
+  awsServices: Object.freeze([]) as readonly string[],
+  awsRegion: '',
+  awsCidr: '',
+  rangeName: '',
+  reason: 'not in the log line, so the source cannot be classified',
+});
+
 /** Runs the web detectors over one request and folds the verdicts; exported for watch-style callers. */
 export function observeRequest(
   request: WebRequest,
@@ -389,7 +408,7 @@ export function observeRequest(
   for (const detector of detectors) {
     observation ??= {
       request,
-      source: sources.classify(request.clientIp) as SourceInfo,
+      source: request.clientIp === '' ? NO_CLIENT : sources.classify(request.clientIp),
       backend: backendFacts(request, ownership),
     };
     const verdict = detector.evaluate(observation, ctx);
@@ -418,6 +437,7 @@ export async function scanWebLogs(
     ipRangesSyncToken: awsRanges.syncToken,
   };
   const aggregator = options.aggregator ?? new WebFindingAggregator(ctx, ownership);
+  const clients = new WebClientIndex(ownership ? { ownership } : {});
   const formats = Object.fromEntries(WEB_LOG_FORMATS.map((f) => [f, 0])) as Record<WebLogFormat, number>;
   const stats: WebScanStats = {
     ...emptyScanStats(),
@@ -446,6 +466,7 @@ export async function scanWebLogs(
         },
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.maxDecodedBytes !== undefined ? { maxDecodedBytes: options.maxDecodedBytes } : {}),
+        ...(options.text ? { text: true } : {}),
       })) {
         switch (item.kind) {
           case 'request':
@@ -455,6 +476,7 @@ export async function scanWebLogs(
             inFile.content += 1;
             formats[item.request.format] += 1;
             observeRequest(item.request, detectors, sources, ownership, ctx, aggregator);
+            clients.add(item.request);
             break;
           case 'bad':
             stats.lines += 1;
@@ -471,7 +493,10 @@ export async function scanWebLogs(
           case 'not-a-web-log':
             fileBad = true;
             inFile.content += 1;
-            warn({ file: object.name, reason: `${item.reason}; this looks like ${describeContent(item.head)}` });
+            warn({
+              file: object.name,
+              reason: `${item.reason}; this looks like ${describeContent(item.head)}; to read it as an application or error log, use --text`,
+            });
             break;
         }
         if (options.onProgress && stats.requests - lastProgress >= 20000) {
@@ -516,5 +541,6 @@ export async function scanWebLogs(
     suppressed,
     expiredSuppressions: suppressions.expired,
     ipRangesSyncToken: awsRanges.syncToken,
+    clients,
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildIncidents } from '../engine/incidents.js';
+import { WebClientIndex } from '../engine/web-clients.js';
 import { isUnsafeCodePoint } from './escape.js';
 import { renderFindings } from './index.js';
 import { renderMarkdown } from './markdown.js';
@@ -252,5 +253,30 @@ describe('renderMarkdown', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('renderMarkdown: the address-only incident link', () => {
+  it('prints the link under Links with its strength, and escapes the Host it quotes', () => {
+    const webClients = new WebClientIndex();
+    webClients.add({
+      clientIp: '1.2.3.4',
+      timeMs: Date.parse('2025-01-15T09:30:00Z'),
+      status: 404,
+      host: 'evil|host\x1b[2J<script>',
+      format: 'alb',
+    });
+    const use = sampleFinding({
+      id: 'f-use',
+      detector: 'instance-credential-outside-aws',
+      source: { ip: '1.2.3.4', class: 'public' },
+      activity: { firstSeen: '2025-01-15T10:00:00Z', lastSeen: '2025-01-15T10:00:00Z' },
+    });
+    const incidents = buildIncidents([use], { webClients });
+    const report = renderMarkdown([use], { incidents, meta: META, version: '1', now: NOW });
+    const links = report.split('### Links\n\n')[1]?.split('\n\n')[0] ?? '';
+    assert.match(links, /^- \*\*weak\*\* \(same-client-address\): 1\.2\.3\.4 sent 1 web request to evil\\\|host/);
+    assert.doesNotMatch(report, CONTROLS);
+    assert.ok(!report.includes('<script>'));
   });
 });

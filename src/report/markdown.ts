@@ -246,6 +246,11 @@ function incidentSection(incident: Incident, index: number, members: readonly Fi
   ].filter((x) => x !== '');
   out.push(facts.join(' · '), '');
   out.push(md(incident.story), '');
+  if (incident.links.length > 0) {
+    out.push('### Links', '');
+    for (const link of incident.links) out.push(`- **${md(link.strength)}** (${md(link.kind)}): ${md(link.reason)}`);
+    out.push('');
+  }
   out.push('### Timeline', '');
   out.push(
     table(

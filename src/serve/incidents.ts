@@ -52,7 +52,7 @@ function tableExists(store: Store, name: string): boolean {
 }
 
 /** Vending records and revocations from every table that holds them; scan's record wins over watch's. */
-export function loadIncidentEvidence(store: Store): Required<IncidentEvidence> {
+export function loadIncidentEvidence(store: Store): Required<Pick<IncidentEvidence, 'vending' | 'revocations'>> {
   const vending = new Map<string, VendingRecord>();
   for (const record of store.listVending()) vending.set(record.accessKeyId, record);
   const revocations: Revocation[] = [...store.listRevocations()];

@@ -8,6 +8,7 @@ const PAGE_SIZE = 50;
 export const STEP_LABELS = {
   'credential-vended': 'Credential vended',
   'ssrf-attempt': 'SSRF attempt',
+  'same-client-address': 'Same client address (weak link)',
   'signed-request-relayed': 'Signed request relayed',
   'first-off-box-use': 'Off-box use',
   revocation: 'Revocation',
@@ -68,6 +69,18 @@ export function IncidentPage({ id }) {
       ${
         (incident.accessKeyIds ?? []).length > 0
           ? html`<p class="sub">Access keys: <span class="mono">${incident.accessKeyIds.join(', ')}</span></p>`
+          : null
+      }
+      ${
+        (incident.links ?? []).length > 0
+          ? html`<ul class="links" data-testid="incident-links">
+              ${incident.links.map(
+                (link, i) =>
+                  html`<li key=${i}>
+                    <strong>${link.strength === 'weak' ? 'Weak link' : 'Strong link'}</strong> ${visible(link.reason)}
+                  </li>`,
+              )}
+            </ul>`
           : null
       }
     </section>
