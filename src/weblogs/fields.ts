@@ -25,7 +25,8 @@ export function parseIsoTime(text: string): number {
   return t;
 }
 
-const MONTHS: Record<string, number> = {
+/** Month abbreviations (lower-case) → 0-based month, as CLF, syslog and error logs write them. */
+export const MONTHS: Readonly<Record<string, number>> = {
   jan: 0,
   feb: 1,
   mar: 2,

@@ -12,7 +12,7 @@
  * a line with several targets is one hit (the most telling one).
  */
 import { isUrlParameterName } from './metadata-target.js';
-import { canonicalClientIp, emptyRequest, isoOf, parseClfTime, parseIsoTime } from './fields.js';
+import { canonicalClientIp, emptyRequest, isoOf, MONTHS, parseClfTime, parseIsoTime } from './fields.js';
 import type { WebRequest } from './request.js';
 import { splitHostPort, splitRequestLine, splitTarget } from './tokenize.js';
 
@@ -40,21 +40,6 @@ export function sniffErrorLog(text: string): 'nginx-error' | 'apache-error' | un
 
 // ---------------------------------------------------------------------------------------------
 // Time
-
-const MONTHS: Readonly<Record<string, number>> = {
-  jan: 0,
-  feb: 1,
-  mar: 2,
-  apr: 3,
-  may: 4,
-  jun: 5,
-  jul: 6,
-  aug: 7,
-  sep: 8,
-  oct: 9,
-  nov: 10,
-  dec: 11,
-};
 
 function month(name: string): number {
   return MONTHS[name.toLowerCase()] ?? -1;
