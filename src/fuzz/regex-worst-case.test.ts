@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { cpuMsSince } from './cpu-time.js';
 
 // Every regex literal in the code that reads logs, run on 16 KiB of pumped worst-case text: a
 // backtracking blow-up (nested or adjacent quantifiers over the same characters) shows as hundreds of
@@ -100,7 +101,7 @@ describe('regular expressions on log-controlled text: no catastrophic backtracki
     assert.ok(regexes.length > 50);
   });
 
-  it(`each runs in under ${LIMIT_MS} ms on every pumped ${SIZE / 1024} KiB worst case`, () => {
+  it(`each runs in under ${LIMIT_MS} ms of CPU on every pumped ${SIZE / 1024} KiB worst case`, () => {
     const inputs = PREFIXES.flatMap((prefix) =>
       UNITS.flatMap((unit) => {
         const body = unit.repeat(Math.ceil(SIZE / unit.length)).slice(0, SIZE);
@@ -110,14 +111,14 @@ describe('regular expressions on log-controlled text: no catastrophic backtracki
     const slow: string[] = [];
     for (const { where, regex } of regexes) {
       for (const input of inputs) {
-        const started = performance.now();
+        const started = process.cpuUsage();
         regex.exec(input);
-        const took = performance.now() - started;
+        const took = cpuMsSince(started);
         if (took > LIMIT_MS) {
           // Measured again: one pause is not a blow-up.
-          const again = performance.now();
+          const again = process.cpuUsage();
           regex.exec(input);
-          if (performance.now() - again > LIMIT_MS)
+          if (cpuMsSince(again) > LIMIT_MS)
             slow.push(`${where} took ${took.toFixed(0)} ms on ${JSON.stringify(input.slice(0, 40))}…`);
         }
       }

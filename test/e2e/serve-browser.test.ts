@@ -110,6 +110,18 @@ async function listTotal(): Promise<number> {
   return Number(total.replace(/,/g, ''));
 }
 
+/**
+ * Waits until the unfiltered list (`total` findings) has loaded. A step that filters again while it
+ * loads makes the page abort that request (as it should), which the run would count as a failed request.
+ */
+async function unfilteredListLoaded(total: number): Promise<void> {
+  await page.waitForFunction((n) => {
+    const settled = document.querySelector('table.grid[aria-busy="false"]');
+    const shown = /of ([\d,]+)/.exec(document.querySelector('[data-testid="summary"]')?.textContent ?? '')?.[1];
+    return settled !== null && shown?.replace(/,/g, '') === String(n);
+  }, total);
+}
+
 describe('offbox serve: the dashboard in chromium', { timeout: 10 * STEP_MS }, () => {
   before(async () => {
     assert.ok(
@@ -227,6 +239,7 @@ describe('offbox serve: the dashboard in chromium', { timeout: 10 * STEP_MS }, (
     assert.ok(detectors.length === ssrfOnly && detectors.every((d) => d === 'imds-ssrf-attempt'), detectors.join());
 
     await page.selectOption('#f-detector', '');
+    await unfilteredListLoaded(all);
     await page.selectOption('#f-severity', 'critical');
     await page.waitForFunction(() => location.hash.includes('minSeverity=critical'));
     const critical = await listTotal();
@@ -235,12 +248,14 @@ describe('offbox serve: the dashboard in chromium', { timeout: 10 * STEP_MS }, (
     assert.equal(badges, Math.min(critical, 50), 'every row shown is critical');
 
     await page.selectOption('#f-severity', '');
+    await unfilteredListLoaded(all);
     await page.fill('#f-search', HOSTILE_ID);
     await page.waitForFunction(() => location.hash.includes('search=f-hostile'));
     assert.equal(await listTotal(), 1, 'search narrows to the one finding');
     await screenshot(t, 'list-filtered');
     await page.fill('#f-search', '');
     await page.waitForFunction(() => !location.hash.includes('search='));
+    await unfilteredListLoaded(all);
   });
 
   it('opens a finding with its reasons, evidence and containment plan', { timeout: STEP_MS }, async (t) => {
