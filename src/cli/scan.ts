@@ -28,7 +28,7 @@ import {
   storeFindings,
   warningPrinter,
 } from './run.js';
-import { WEB_LOG_EXTENSIONS } from './ssrf.js';
+import { WEB_LOG_EXTENSIONS } from '../weblogs/read.js';
 
 export interface ScanCliOptions {
   inventory?: string[];

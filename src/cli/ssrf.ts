@@ -19,17 +19,9 @@ import {
   warningPrinter,
 } from './run.js';
 import { addOutputOptions, addSourceOptions, exitCodeFor, parseFailOn, parseFormat } from './scan.js';
+import { WEB_LOG_EXTENSIONS } from '../weblogs/read.js';
 
-/** File name endings read when walking a folder: access logs, ALB/ELB/CloudFront `.gz`, WAF JSON. */
-export const WEB_LOG_EXTENSIONS: readonly string[] = Object.freeze([
-  '.log',
-  '.log.gz',
-  '.gz',
-  '.txt',
-  '.json',
-  '.jsonl',
-  '.ndjson',
-]);
+export { WEB_LOG_EXTENSIONS } from '../weblogs/read.js';
 
 export interface SsrfCliOptions {
   inventory?: string[];

@@ -3,26 +3,7 @@ import type { Usage } from '../engine/usage.js';
 import type { SourceInfo } from '../net/source-class.js';
 import type { Confidence } from './finding.js';
 import { serviceSideReason } from './service-side.js';
-import type { DetectionContext } from './types.js';
-
-/**
- * Where an instance's credential was used from, judged against everything known about
- * the instance's own addresses. One judgement serves several detectors (outside-aws,
- * foreign-aws, cross-instance, foreign-vpce, role-chain, non-sdk-client), so they never
- * disagree about what "the instance's own address" is.
- */
-export type SourceJudgement =
-  | { kind: 'aws-service' | 'allowed' }
-  | { kind: 'expected'; reasons: string[] }
-  | { kind: 'undecided'; reasons: string[] }
-  | {
-      kind: 'outside' | 'unverifiable' | 'foreign-aws' | 'cross-instance' | 'foreign-vpce';
-      confidence: Confidence;
-      owner: string;
-      reasons: string[];
-      /** For cross-instance: the instance the address belongs to. */
-      otherInstanceId?: string;
-    };
+import type { DetectionContext, SourceJudgement } from './types.js';
 
 /** Calls from the same address by people within this margin count as "at the same time". */
 const HUMAN_OVERLAP_MS = 60 * 60 * 1000;

@@ -5,7 +5,7 @@ import { classifySpecial } from '../net/special-ranges.js';
 import { escalationReasons, mergeActions, raise } from './activity.js';
 import { corroborate, corroboratedConfidence, instanceRegion } from './corroboration.js';
 import { severityRank, type Confidence, type Severity } from './finding.js';
-import type { SourceJudgement } from './instance-source.js';
+import type { SourceJudgement } from './types.js';
 import type { DetectionContext, FindingAggregate, Observation, Verdict } from './types.js';
 
 /** Why the credential is believed to be the instance's: the vending event when known, else the session name. */

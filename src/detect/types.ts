@@ -3,9 +3,27 @@ import type { VendingIndex } from '../cloudtrail/vending.js';
 import type { Usage } from '../engine/usage.js';
 import type { OwnershipMap } from '../inventory/ownership.js';
 import type { SourceInfo } from '../net/source-class.js';
-import type { SourceJudgement } from './instance-source.js';
 import type { Revocation } from './revocation.js';
 import type { Confidence, Finding, Severity } from './finding.js';
+
+/**
+ * Where an instance's credential was used from, judged against everything known about
+ * the instance's own addresses. One judgement serves several detectors (outside-aws,
+ * foreign-aws, cross-instance, foreign-vpce, role-chain, non-sdk-client), so they never
+ * disagree about what "the instance's own address" is.
+ */
+export type SourceJudgement =
+  | { kind: 'aws-service' | 'allowed' }
+  | { kind: 'expected'; reasons: string[] }
+  | { kind: 'undecided'; reasons: string[] }
+  | {
+      kind: 'outside' | 'unverifiable' | 'foreign-aws' | 'cross-instance' | 'foreign-vpce';
+      confidence: Confidence;
+      owner: string;
+      reasons: string[];
+      /** For cross-instance: the instance the address belongs to. */
+      otherInstanceId?: string;
+    };
 
 /** An instance's own agents (SSM agent, instance identity role) called from an address. */
 export interface OnBoxSighting {

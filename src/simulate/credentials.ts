@@ -5,31 +5,12 @@
  */
 import type { IamUser, Role } from './iam.js';
 import { awsId } from './ids.js';
-import type { Instance, Organisation } from './organisation.js';
+import type { Cred, CredKind, Instance, Organisation } from './organisation.js';
 import type { Rng } from './prng.js';
 import { q } from './record.js';
 import { HOUR, MINUTE, isoSeconds } from './time.js';
 
-export type CredKind =
-  'instance' | 'instance-identity' | 'ecs' | 'lambda' | 'pod-identity' | 'irsa' | 'sso' | 'github' | 'chain' | 'caller';
-
-export interface Cred {
-  keyId: string;
-  kind: CredKind;
-  accountId: string;
-  role: Role | undefined;
-  session: string;
-  issued: number;
-  expires: number;
-  /** ec2RoleDelivery of instance keys. */
-  delivery?: '1.0' | '2.0';
-  /** The vending generator emits this key's issuing event (false: issued before the window, or by a story). */
-  vendInWindow: boolean;
-  /** userIdentity JSON without its closing brace, so invokedBy / inScopeOf can be appended. */
-  identityOpen: string;
-  /** Calls at or after this time are denied (the role got AWSRevokeOlderSessions after the key was issued). */
-  revokedAt?: number;
-}
+export type { Cred, CredKind } from './organisation.js';
 
 export function identityOf(cred: Cred): string {
   return `${cred.identityOpen}}`;

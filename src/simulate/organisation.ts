@@ -6,11 +6,33 @@
  */
 import { formatIp, ipFromBigInt, ipToBigInt, type ParsedCidr } from '../net/ip.js';
 import { AddressBook, type PublicAddress } from './addresses.js';
-import type { Cred } from './credentials.js';
 import { IamBuilder, allow, doc, trustAws, trustService, type IamUser, type Role } from './iam.js';
 import { accountId as newAccountId, resourceId } from './ids.js';
 import type { Rng } from './prng.js';
 import { HOUR, MINUTE } from './time.js';
+
+/** What kind of principal a simulated credential belongs to. */
+export type CredKind =
+  'instance' | 'instance-identity' | 'ecs' | 'lambda' | 'pod-identity' | 'irsa' | 'sso' | 'github' | 'chain' | 'caller';
+
+/** A temporary credential: who holds which access key when (credentials.ts issues them). */
+export interface Cred {
+  keyId: string;
+  kind: CredKind;
+  accountId: string;
+  role: Role | undefined;
+  session: string;
+  issued: number;
+  expires: number;
+  /** ec2RoleDelivery of instance keys. */
+  delivery?: '1.0' | '2.0';
+  /** The vending generator emits this key's issuing event (false: issued before the window, or by a story). */
+  vendInWindow: boolean;
+  /** userIdentity JSON without its closing brace, so invokedBy / inScopeOf can be appended. */
+  identityOpen: string;
+  /** Calls at or after this time are denied (the role got AWSRevokeOlderSessions after the key was issued). */
+  revokedAt?: number;
+}
 
 export type Purpose = 'web' | 'worker' | 'batch' | 'ops' | 'bastion' | 'eks-node' | 'scanner' | 'jump' | 'edge';
 

@@ -242,3 +242,14 @@ export async function* readWebLog(object: LogObject, options: WebLogReadOptions 
     };
   }
 }
+
+/** File name endings read when walking a folder: access logs, ALB/ELB/CloudFront `.gz`, WAF JSON. */
+export const WEB_LOG_EXTENSIONS: readonly string[] = Object.freeze([
+  '.log',
+  '.log.gz',
+  '.gz',
+  '.txt',
+  '.json',
+  '.jsonl',
+  '.ndjson',
+]);
