@@ -103,13 +103,7 @@ export function parseCombinedLine(text: string, file: string, line: number): Web
  */
 function isForwardedChain(group: string): boolean {
   if (!group.includes(',')) return false;
-  return group.split(',').every((entry) => {
-    const e = entry.trim();
-    return (
-      e === '' ||
-      e === '-' ||
-      e.toLowerCase() === 'unknown' ||
-      parseIp(e.replace(/^\[|\](?::\d+)?$/g, '')) !== undefined
-    );
-  });
+  return chain(group).every(
+    (e) => e.toLowerCase() === 'unknown' || parseIp(e.replace(/^\[|\](?::\d+)?$/g, '')) !== undefined,
+  );
 }

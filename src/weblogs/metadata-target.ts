@@ -772,6 +772,19 @@ function laxHost(hostPort: string): string {
   return end === hostPort.length ? '' : hostPort.slice(0, end);
 }
 
+/** The host a WHATWG parser takes from `host:port`, then the one a lenient parser takes when it differs. */
+function hostsOf(hostPort: string): string[] {
+  const host = splitHostPort(hostPort).host;
+  const lax = laxHost(hostPort);
+  return lax !== '' && lax !== host ? [host, lax] : [host];
+}
+
+/** A bracketed address inside a userinfo part (`x@[::ffff:169.254.169.254%25eth0]:80`), whole; '' when none. */
+function bracketedHostIn(part: string): string {
+  const bracket = part.indexOf('[');
+  return bracket >= 0 ? splitHostPort(part.slice(bracket)).host : '';
+}
+
 /** Candidates from one authority that starts at `start` (after `scheme://`, `//` or a bare `@`). */
 function authorityCandidates(
   text: string,
@@ -788,16 +801,12 @@ function authorityCandidates(
   const evidence = snippet(text, evidenceFrom);
   const at = authority.lastIndexOf('@');
   const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
-  const host = splitHostPort(hostPort).host;
-  out.push({ host, path: pathAfter(text, whatwgEnd), context, where, evidence });
-  const lax = laxHost(hostPort);
-  if (lax !== '' && lax !== host) out.push({ host: lax, path: pathAfter(text, whatwgEnd), context, where, evidence });
+  for (const host of hostsOf(hostPort)) out.push({ host, path: pathAfter(text, whatwgEnd), context, where, evidence });
   if (at >= 0) {
     const pieces = new Set<string>();
     for (const part of authority.slice(0, at).split('@')) {
-      // `[::169.254.169.254%25eth0]:80` in userinfo keeps its brackets whole; `user:pass` is both.
-      const bracket = part.indexOf('[');
-      if (bracket >= 0) pieces.add(splitHostPort(part.slice(bracket)).host);
+      // `user:pass` is both pieces; a bracketed address keeps its colons.
+      pieces.add(bracketedHostIn(part));
       for (const piece of part.split(':')) pieces.add(piece);
     }
     for (const piece of pieces) {
@@ -1182,12 +1191,9 @@ function hostCandidates(text: string, where: TargetWhere, requestPath: string, f
     const s = layers[layer]!.trim();
     // A Host with userinfo (`expected.com@169.254.169.254:80`) is addressed to what follows the last `@`.
     const hostPort = s.slice(s.lastIndexOf('@') + 1);
-    const hosts = new Set([splitHostPort(hostPort).host, laxHost(hostPort)]);
+    const hosts = new Set(hostsOf(hostPort));
     // Parsers that stop at the first `@` take a bracketed address from the userinfo instead.
-    for (const part of s.split('@').slice(0, -1)) {
-      const bracket = part.indexOf('[');
-      if (bracket >= 0) hosts.add(splitHostPort(part.slice(bracket)).host);
-    }
+    for (const part of s.split('@').slice(0, -1)) hosts.add(bracketedHostIn(part));
     for (const host of hosts) {
       if (host === '') continue;
       const candidate: Candidate = { host, path: requestPath, context: 'host-field', where, evidence: snippet(s, 0) };
