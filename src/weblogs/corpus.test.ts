@@ -3,16 +3,7 @@ import { describe, it } from 'node:test';
 import { findMetadataTarget } from './metadata-target.js';
 import type { WebRequest } from './request.js';
 import { corpusPayloads, crsTests, type CorpusPayload } from './ssrf-corpus.test-helpers.js';
-import {
-  albLine,
-  albRequestLine,
-  detects,
-  nginxLine,
-  nginxRequest,
-  POSITIONS,
-  requests,
-  type Position,
-} from './ssrf-placement.test-helpers.js';
+import { detects, placeEverywhere, POSITIONS } from './ssrf-placement.test-helpers.js';
 
 function unique(payloads: CorpusPayload[]): CorpusPayload[] {
   const seen = new Map<string, CorpusPayload>();
@@ -41,21 +32,8 @@ describe('corpus: metadata-directed payloads from PayloadsAllTheThings, SecLists
   });
 
   it('detects ≥ 99% of metadata-directed payloads in every position, in ALB and nginx lines', async () => {
-    const alb: string[] = [];
-    const nginx: string[] = [];
-    const placements: { payload: CorpusPayload; position: Position; format: 'alb' | 'nginx'; line: number }[] = [];
-    for (const payload of metadata) {
-      for (const position of POSITIONS) {
-        alb.push(albLine(albRequestLine(position, payload.payload)));
-        placements.push({ payload, position, format: 'alb', line: alb.length });
-        const { requestLine, vhost } = nginxRequest(position, payload.payload);
-        nginx.push(nginxLine(requestLine, vhost));
-        placements.push({ payload, position, format: 'nginx', line: nginx.length });
-      }
-    }
-    const albRequests = await requests('corpus-alb.log', alb);
-    const nginxRequests = await requests('corpus-nginx.log', nginx);
-    const missed = placements.filter((p) => !detects((p.format === 'alb' ? albRequests : nginxRequests).get(p.line)));
+    const placements = await placeEverywhere('corpus', metadata, (p) => p.payload);
+    const missed = placements.filter((p) => !detects(p.request));
     const missedPayloads = [...new Set(missed.map((m) => m.payload.payload))];
     const placementRate = 1 - missed.length / placements.length;
     const payloadRate = 1 - missedPayloads.length / metadata.length;

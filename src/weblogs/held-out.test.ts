@@ -9,10 +9,11 @@ import {
   albRequestLine,
   nginxLine,
   nginxRequest,
+  placeEverywhere,
+  type Placed,
   POSITIONS,
   requests,
   verdictOf,
-  type Position,
 } from './ssrf-placement.test-helpers.js';
 
 // Held-out payloads for the classes the main corpus hardly covers (helper services, addresses embedded
@@ -45,13 +46,6 @@ function heldOut(): HeldOut[] {
 
 type Format = 'alb' | 'nginx';
 
-interface Placement {
-  payload: HeldOut;
-  position: Position;
-  format: Format;
-  line: number;
-}
-
 /** Target service of a verdict (the first part of the aggregation key). */
 function targetOf(key: string): string {
   return key.split('|')[0] ?? '';
@@ -70,22 +64,9 @@ describe('held-out corpus: helper services, embedded addresses, numbers without 
   });
 
   it('recall per class ≥ 99% overall, in every position of ALB and nginx lines', async () => {
-    const alb: string[] = [];
-    const nginx: string[] = [];
-    const placements: Placement[] = [];
-    for (const payload of payloads) {
-      for (const position of POSITIONS) {
-        alb.push(albLine(albRequestLine(position, payload.payload)));
-        placements.push({ payload, position, format: 'alb', line: alb.length });
-        const { requestLine, vhost } = nginxRequest(position, payload.payload);
-        nginx.push(nginxLine(requestLine, vhost));
-        placements.push({ payload, position, format: 'nginx', line: nginx.length });
-      }
-    }
-    const albRequests = await requests('held-out-alb.log', alb);
-    const nginxRequests = await requests('held-out-nginx.log', nginx);
-    const hit = (p: Placement): boolean => {
-      const verdict = verdictOf((p.format === 'alb' ? albRequests : nginxRequests).get(p.line));
+    const placements = await placeEverywhere('held-out', payloads, (p) => p.payload);
+    const hit = (p: Placed<HeldOut>): boolean => {
+      const verdict = verdictOf(p.request);
       if (!verdict) return false;
       // A metadata payload must name the service; a helper-only finding (`unknown`) is not enough.
       return p.payload.expected === 'helper' || targetOf(verdict.key) !== 'unknown';

@@ -143,3 +143,33 @@ export function nginxRequest(position: Position, payload: string): { requestLine
   }
   return { requestLine: `GET ${target(position, payload, forNginx)} HTTP/1.1`, vhost: 'app.example.com' };
 }
+
+/** One payload placed in one position of one log format, and the request read back from that line. */
+export interface Placed<T> {
+  payload: T;
+  position: Position;
+  format: 'alb' | 'nginx';
+  request: WebRequest | undefined;
+}
+
+/** Places every payload in every position of an ALB and an nginx log (`name`-alb.log, `name`-nginx.log) and reads them back. */
+export async function placeEverywhere<T>(
+  name: string,
+  payloads: readonly T[],
+  textOf: (payload: T) => string,
+): Promise<Placed<T>[]> {
+  const alb: string[] = [];
+  const nginx: string[] = [];
+  const lines: { payload: T; position: Position; format: 'alb' | 'nginx'; line: number }[] = [];
+  for (const payload of payloads) {
+    for (const position of POSITIONS) {
+      alb.push(albLine(albRequestLine(position, textOf(payload))));
+      lines.push({ payload, position, format: 'alb', line: alb.length });
+      const { requestLine, vhost } = nginxRequest(position, textOf(payload));
+      nginx.push(nginxLine(requestLine, vhost));
+      lines.push({ payload, position, format: 'nginx', line: nginx.length });
+    }
+  }
+  const read = { alb: await requests(`${name}-alb.log`, alb), nginx: await requests(`${name}-nginx.log`, nginx) };
+  return lines.map(({ line, ...p }) => ({ ...p, request: read[p.format].get(line) }));
+}
