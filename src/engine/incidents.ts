@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { VendingIndex, VendingRecord } from '../cloudtrail/vending.js';
 import { severityRank, SEVERITIES, type Finding, type Severity } from '../detect/finding.js';
 import type { Revocation } from '../detect/revocation.js';
-import { clientKey, sharedAddressReason, type WebClientLookup, type WebClientSummary } from './web-clients.js';
+import { sharedAddressReason, type WebClientLookup, type WebClientSummary } from './web-clients.js';
+import { canonicalAddress } from '../inventory/ownership.js';
 
 /** Timeline steps, in the order that breaks ties between entries at the same instant. */
 export const INCIDENT_STEPS = [
@@ -610,7 +611,7 @@ function clientViews(
   const web = new Map<string, Finding[]>();
   for (const f of findings) {
     if (!isWebFinding(f)) continue;
-    const ip = clientKey(f.request?.clientIp || f.source.ip);
+    const ip = canonicalAddress(f.request?.clientIp || f.source.ip);
     if (ip === '') continue;
     const list = web.get(ip);
     if (list) list.push(f);
@@ -683,11 +684,11 @@ function clientLinks(
   instanceId: string,
 ): { links: IncidentLink[]; entries: IncidentTimelineEntry[] } {
   const linkedByFinding = new Set(
-    members.filter(isWebFinding).map((f) => clientKey(f.request?.clientIp || f.source.ip)),
+    members.filter(isWebFinding).map((f) => canonicalAddress(f.request?.clientIp || f.source.ip)),
   );
   const byIp = new Map<string, { view: ClientView; uses: Finding[] }>();
   for (const f of members.filter(isCredentialUse).sort(compareFindings)) {
-    const ip = clientKey(f.source.ip);
+    const ip = canonicalAddress(f.source.ip);
     if (ip === '' || linkedByFinding.has(ip) || sharedAddressReason(ip, f.source.class) !== '') continue;
     const view = byIp.get(ip)?.view ?? views(ip);
     if (!view || view.summary.sharedOwner !== '') continue;

@@ -5,8 +5,8 @@
  * addresses; what the cap turns away is counted, never silently lost.
  */
 import type { SourceClass } from '../detect/finding.js';
-import type { AddressOwner, OwnershipMap } from '../inventory/ownership.js';
-import { formatIp, parseIp, unmapIpv4 } from '../net/ip.js';
+import { canonicalAddress, type AddressOwner, type OwnershipMap } from '../inventory/ownership.js';
+import { parseIp } from '../net/ip.js';
 import { classifySpecial } from '../net/special-ranges.js';
 import type { WebRequest } from '../weblogs/request.js';
 
@@ -39,12 +39,6 @@ export interface WebClientSummary {
 /** Looks a client up by address; what `buildIncidents` needs from a {@link WebClientIndex}. */
 export interface WebClientLookup {
   get(ip: string): WebClientSummary | undefined;
-}
-
-/** The address as summaries are keyed: canonical text when it parses, the raw value otherwise. */
-export function clientKey(ip: string): string {
-  const parsed = parseIp(ip);
-  return parsed === undefined ? ip : formatIp(unmapIpv4(parsed));
 }
 
 function sameHost(kept: string, host: string): boolean {
@@ -95,7 +89,7 @@ export class WebClientIndex implements WebClientLookup {
     let summary = this.byIp.get(raw);
     if (summary === undefined) {
       const alias = this.aliases.get(raw);
-      const ip = alias ?? clientKey(raw);
+      const ip = alias ?? canonicalAddress(raw);
       summary = this.byIp.get(ip);
       if (summary === undefined) {
         if (this.byIp.size >= (this.options.maxClients ?? MAX_WEB_CLIENTS)) {
@@ -135,7 +129,7 @@ export class WebClientIndex implements WebClientLookup {
   }
 
   get(ip: string): WebClientSummary | undefined {
-    return this.byIp.get(clientKey(ip));
+    return this.byIp.get(canonicalAddress(ip));
   }
 
   /** Addresses held. */
@@ -159,6 +153,6 @@ export function sharedAddressReason(ip: string, sourceClass?: SourceClass): stri
   const special = classifySpecial(parsed);
   if (special === undefined) return '';
   return special.kind === 'private'
-    ? `${formatIp(unmapIpv4(parsed))} is in ${special.name} space (${special.rfc}): a NAT, proxy or load-balancer address, shared by many clients`
-    : `${formatIp(unmapIpv4(parsed))} is in ${special.name} space (${special.rfc}): not one client's routable address`;
+    ? `${canonicalAddress(ip)} is in ${special.name} space (${special.rfc}): a NAT, proxy or load-balancer address, shared by many clients`
+    : `${canonicalAddress(ip)} is in ${special.name} space (${special.rfc}): not one client's routable address`;
 }
