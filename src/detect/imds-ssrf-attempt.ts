@@ -1,4 +1,10 @@
-import { commandRegion, instanceResponseCommands, regionNote, regionOption, shellQuote } from '../respond/commands.js';
+import {
+  closePathCommands,
+  commandRegion,
+  instanceResponseCommands,
+  regionOption,
+  shellQuote,
+} from '../respond/commands.js';
 import type { DecodingStep } from '../weblogs/decode.js';
 import {
   findMetadataTarget,
@@ -266,13 +272,7 @@ export const imdsSsrfAttempt: WebDetector = {
           }),
         );
       } else {
-        const region = commandRegion(backend.region);
-        const note = regionNote(region, backend.instanceId);
-        if (note) commands.push(note);
-        commands.push(
-          `aws ec2 modify-instance-metadata-options --instance-id ${shellQuote(backend.instanceId)} ` +
-            `--http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled${regionOption(region)}`,
-        );
+        commands.push(...closePathCommands(backend.instanceId, commandRegion(backend.region)));
       }
     }
     if (aggregate.backends.size === 0 || unknownBackends > 0) {

@@ -148,6 +148,12 @@ function closePathCommand(instanceId: string, region: CommandRegion): string {
   );
 }
 
+/** IMDSv2 with hop limit 1 on the instance, after the `#` line that says where its region came from when not its own. */
+export function closePathCommands(instanceId: string, region: CommandRegion): string[] {
+  const note = regionNote(region, instanceId);
+  return [...(note ? [note] : []), closePathCommand(instanceId, region)];
+}
+
 /** The name offbox gives the isolation security group of an instance (unique per VPC, readable in the console). */
 export function isolationGroupName(instanceId: string): string {
   return `offbox-isolation-${instanceId.replace(/[^A-Za-z0-9-]/g, '')}`;
@@ -234,10 +240,7 @@ export function instanceResponseCommands(target: InstanceResponseTarget): string
   if (target.accountId) commands.push(`# with credentials for account ${shellQuote(target.accountId)}:`);
   if (target.roleName) commands.push(revokeCommand(target.roleName));
   if (target.instanceId) {
-    const region = commandRegion(target.region, target.callRegions);
-    const note = regionNote(region, target.instanceId);
-    if (note) commands.push(note);
-    commands.push(closePathCommand(target.instanceId, region));
+    commands.push(...closePathCommands(target.instanceId, commandRegion(target.region, target.callRegions)));
   }
   return commands;
 }
