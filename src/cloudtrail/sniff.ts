@@ -5,7 +5,7 @@
  */
 import { normaliseRecord } from './event.js';
 import { frameBuffer, type Layout } from './framing.js';
-import { findWrapper, isLakeRow, lakeRow, type Unwrapped } from './wrappers.js';
+import { findWrapper, isLakeRow, isObject, lakeRow, type Unwrapped } from './wrappers.js';
 
 /** A file's shape, as far as its first records show it. */
 export interface SniffedShape {
@@ -18,12 +18,6 @@ export interface SniffedShape {
    * `{"Records":[…]}` object), which a reader that unwraps one level reads whole.
    */
   oneLevel: boolean;
-}
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isEventOrDelivery(value: unknown): boolean {

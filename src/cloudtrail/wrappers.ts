@@ -11,7 +11,7 @@
 import { gunzipSync } from 'node:zlib';
 import { FULL_PARSE_EVENT_NAMES } from './fast-records.js';
 
-type JsonObject = Record<string, unknown>;
+export type JsonObject = Record<string, unknown>;
 
 /** What a wrapper holds, item by item. */
 export type Unwrapped =
@@ -43,7 +43,8 @@ export interface ExportWrapper {
 export const MAX_INFLATED_PAYLOAD_BYTES = 8 * 1024 * 1024;
 const MAX_EXCERPT = 60;
 
-function isObject(value: unknown): value is JsonObject {
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 

@@ -5,7 +5,7 @@
 // capped, and every excerpt of the body that ends up in a reason is short.
 
 import { DEFAULT_MAX_NESTING_DEPTH, jsonNestingExceeds } from '../../cloudtrail/nesting.js';
-import { isCloudTrailDetailType } from '../../cloudtrail/wrappers.js';
+import { isCloudTrailDetailType, isObject, type JsonObject } from '../../cloudtrail/wrappers.js';
 
 /** An S3 object a queue message announces: a CloudTrail log file to fetch and read. */
 export interface QueueObjectRef {
@@ -56,8 +56,6 @@ const MAX_EXCERPT = 80;
 const MAX_KEY_CHARS = 1024;
 const MAX_BUCKET_CHARS = 255;
 const MAX_TIME_CHARS = 64;
-
-type JsonObject = Record<string, unknown>;
 
 class Collector {
   readonly content: QueueMessageContent = { objects: [], records: [], ignored: [] };
@@ -322,10 +320,6 @@ function addObject(out: Collector, bucket: string, key: string, size: unknown, e
     ref.eventTime = eventTime;
   }
   out.addObject(ref);
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // Own properties only: a body's "constructor" or "__proto__" must not read through to Object.prototype.
