@@ -25,6 +25,12 @@ function describeUnread(unread: readonly UnreadFile[]): string[] {
   });
 }
 
+/** Some file had content, and every such file was unreadable or mostly not of the kind asked for. */
+function everyFileWithContentBad(stats: { files: number; badFiles: number; emptyFiles?: number }): boolean {
+  const withContent = stats.files - (stats.emptyFiles ?? 0);
+  return withContent > 0 && stats.badFiles >= withContent;
+}
+
 /**
  * The run-level rule for CloudTrail input (`scan`, `exposure`, `hunt`): a run that read files but no
  * event is an input error; so is one where every file that had content was unreadable or mostly not
@@ -44,8 +50,7 @@ export function unreadCloudTrail(read: { stats: ScanStats; unread?: readonly Unr
         : `no CloudTrail events in any of the ${stats.files} files read: ${named.join('; ')}${more}`;
     return { nothingRead: true, error: new InputError(message, hint) };
   }
-  const withContent = stats.files - (stats.emptyFiles ?? 0);
-  if (withContent > 0 && stats.badFiles >= withContent) {
+  if (everyFileWithContentBad(stats)) {
     return {
       nothingRead: false,
       error: new InputError(
@@ -93,8 +98,7 @@ export function unreadWebLogs(stats: {
       ),
     };
   }
-  const withContent = stats.files - (stats.emptyFiles ?? 0);
-  if (withContent > 0 && stats.badFiles >= withContent) {
+  if (everyFileWithContentBad(stats)) {
     return {
       nothingRead: false,
       error: new InputError(
